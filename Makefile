@@ -1,0 +1,40 @@
+# The two commands of the README: `make demo` and `make test`. Each creates
+# .venv on a fresh machine, installs torch from the pinned constraints first
+# (so nothing pulls a CUDA build), then the package with its test extras.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+CONSTRAINTS := requirements/constraints.txt
+STAMP := $(VENV)/.installed
+DATA ?= $(or $(SK_RECSYS_DATA),$(wildcard ../shared/data))
+
+.PHONY: demo test lint install clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS) examples/plugin_package/pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) torch
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) --no-build-isolation -e examples/plugin_package
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sk-recsys models
+	$(BIN)/sk-recsys evaluate --dataset synthetic
+	@if [ -n "$(DATA)" ] && [ -f "$(DATA)/ml-100k/u.data" ]; then \
+		SK_RECSYS_DATA="$(abspath $(DATA))" $(BIN)/sk-recsys evaluate --dataset movielens-100k; \
+	else \
+		echo "MovieLens-100K not found (set SK_RECSYS_DATA); skipped that leaderboard."; \
+	fi
+
+test: $(STAMP)
+	SK_RECSYS_DATA="$(if $(DATA),$(abspath $(DATA)),)" $(BIN)/python -m pytest -n 2 --doctest-modules sk_recsys tests examples/plugin_package
+
+lint: $(STAMP)
+	$(BIN)/ruff check sk_recsys tests benchmarks examples
+	$(BIN)/ruff format --check sk_recsys tests benchmarks examples
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

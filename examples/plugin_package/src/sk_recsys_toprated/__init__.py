@@ -1,0 +1,5 @@
+"""Example sk_recsys plugin: a damped-mean top-rated recommender."""
+
+from .model import TopRated
+
+__all__ = ["TopRated"]

@@ -1,0 +1,522 @@
+"""The recommender contract shared by every model, built-in or plugin.
+
+:class:`RecommenderMixin` turns a model that can score the whole catalog for
+known users into a full recommender: ``predict``, ``score_items``,
+``recommend`` and ``score``, with unknown users and items, exclusion of seen
+items, candidate lists, fold-in from a history, padding and chunked top-k on
+the scores' device all handled once, here.
+
+A model (see ``docs/plugins.rst``) subclasses ``RecommenderMixin`` and
+``sklearn.base.BaseEstimator`` (in that order) and implements:
+
+``fit(X, y=None, **fit_params)``
+    Calls ``self._fit_interactions(X, y, ...)`` first, which validates the
+    data and sets the fitted attributes common to every recommender, then
+    learns its own state.
+``_score_users(users)``
+    Scores every catalog item for an int array of known user indices; returns
+    a float tensor (any device) or ndarray of shape (len(users), n_items_).
+
+and optionally:
+
+``_score_history(rows)``
+    Scores every item for users described only by a sparse (n, n_items_) row
+    of interactions (fold-in); return ``None`` (the default) if the model
+    cannot, and unknown users then get the popularity ranking.
+``_predict_pairs(users, items)``
+    Scores (user, item) index pairs when that is cheaper than whole rows.
+``_predicts_ratings()``
+    ``True`` when ``predict`` is on the scale of ``y`` (a rating model);
+    unknown rows then fall back to the mean of ``y`` rather than popularity.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from .data import (
+    check_features,
+    check_ids,
+    check_interactions,
+    encode_ids,
+    interaction_matrix,
+    lookup_ids,
+)
+from .metrics._ranking import check_k
+
+__all__ = ["FitData", "RecommenderMixin"]
+
+# Scores are computed for this many (user, item) cells at a time, which bounds
+# peak memory at a few tens of MB whatever the number of users.
+_CHUNK_CELLS = 1 << 22
+
+
+class FitData(NamedTuple):
+    """Encoded training rows returned by ``RecommenderMixin._fit_interactions``.
+
+    Attributes
+    ----------
+    users : ndarray of int64, shape (n_interactions,)
+        User index of each row (into ``users_``).
+    items : ndarray of int64, shape (n_interactions,)
+        Item index of each row (into ``items_``).
+    y : ndarray of float64, shape (n_interactions,) or None
+        Ratings or weights, ``None`` for implicit feedback.
+    """
+
+    users: np.ndarray
+    items: np.ndarray
+    y: np.ndarray | None
+
+
+def _as_tensor(scores) -> torch.Tensor:
+    if isinstance(scores, torch.Tensor):
+        return scores.to(torch.float32)
+    if sp.issparse(scores):
+        scores = scores.toarray()
+    return torch.from_numpy(
+        np.require(scores, dtype=np.float32, requirements=["C", "W"])
+    )
+
+
+def _chunks(n_rows: int, n_cols: int):
+    step = max(1, _CHUNK_CELLS // max(n_cols, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
+def _id_kind(ids: np.ndarray) -> str:
+    return "str" if ids.dtype == object else "number"
+
+
+def _padding_id(ids: np.ndarray):
+    if ids.dtype == object:
+        return None
+    if ids.dtype.kind == "f":
+        return np.nan
+    return -1
+
+
+class RecommenderMixin:
+    """Mixin implementing the recommender contract on top of ``_score_users``.
+
+    Fitted attributes set by ``_fit_interactions`` (every recommender has
+    them):
+
+    Attributes
+    ----------
+    users_ : ndarray of shape (n_users_,)
+        Raw user ids; position = user index.
+    items_ : ndarray of shape (n_items_,)
+        Raw item ids of the catalog; position = item index, the column order
+        of :meth:`score_items`.
+    n_users_, n_items_ : int
+        Sizes of the two id sets.
+    interactions_ : scipy.sparse.csr_matrix of shape (n_users_, n_items_)
+        Training interactions (``y`` or 1 per row, repeated pairs summed).
+    item_popularity_ : ndarray of shape (n_items_,)
+        Number of distinct training users per item.
+    global_mean_ : float
+        Mean of ``y`` (1.0 for implicit feedback).
+    n_features_in_ : int
+        Number of columns of the ``X`` seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.base import BaseEstimator
+    >>> from sk_recsys.base import RecommenderMixin
+    >>> class MostRated(RecommenderMixin, BaseEstimator):
+    ...     def fit(self, X, y=None):
+    ...         self._fit_interactions(X, y)
+    ...         return self
+    ...     def _score_users(self, users):
+    ...         return np.tile(self.item_popularity_, (len(users), 1))
+    >>> X = [["ann", "tea"], ["bob", "tea"], ["bob", "jam"], ["cid", "jam"],
+    ...      ["cid", "pie"], ["dan", "jam"]]
+    >>> ids, scores = MostRated().fit(X).recommend(["ann"], k=2)
+    >>> ids.tolist()
+    [['jam', 'pie']]
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.target_tags.required = False
+        return tags
+
+    # ------------------------------------------------------------------ fit
+
+    def _fit_interactions(
+        self, X, y=None, *, item_features=None, user_features=None
+    ) -> FitData:
+        """Validate training data and set the common fitted attributes.
+
+        Items that appear only in ``item_features`` (users only in
+        ``user_features``) join the catalog with no interactions.
+
+        Returns
+        -------
+        data : FitData
+            User and item index of each row, and ``y`` as float64 or None.
+        """
+        rows = check_interactions(X, y)
+        extra_users, extra_items = [], []
+        if user_features is not None:
+            check_features(user_features, rows.users, kind="user")
+            extra_users = [check_ids(user_features.index, name="user_features ids")]
+        if item_features is not None:
+            check_features(item_features, rows.items, kind="item")
+            extra_items = [check_ids(item_features.index, name="item_features ids")]
+        self.users_, (user_codes, *_) = encode_ids(rows.users, *extra_users)
+        self.items_, (item_codes, *_) = encode_ids(rows.items, *extra_items)
+        self.n_users_, self.n_items_ = len(self.users_), len(self.items_)
+        self._user_index_ = pd.Index(self.users_)
+        self._item_index_ = pd.Index(self.items_)
+        self.interactions_ = interaction_matrix(
+            user_codes, item_codes, rows.y, shape=(self.n_users_, self.n_items_)
+        )
+        self.item_popularity_ = np.bincount(
+            self.interactions_.indices, minlength=self.n_items_
+        )
+        self.global_mean_ = 1.0 if rows.y is None else float(rows.y.mean())
+        self.n_features_in_ = rows.n_features
+        return FitData(user_codes, item_codes, rows.y)
+
+    # ---------------------------------------------------------------- hooks
+
+    def _score_users(self, users: np.ndarray):
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement _score_users(users) to score "
+            "every catalog item for known user indices."
+        )
+
+    def _score_history(self, rows: sp.csr_matrix):
+        return None
+
+    def _predicts_ratings(self) -> bool:
+        return False
+
+    def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        return self._gather_pairs(users, items, self._score_users)
+
+    def _gather_pairs(self, users, items, score_rows) -> np.ndarray:
+        """Read (user, item) pairs off whole rows ``score_rows(distinct_users)``.
+
+        Users are scored once each, a chunk of rows at a time.
+        """
+        out = np.empty(len(users), dtype=np.float64)
+        distinct, inverse = np.unique(users, return_inverse=True)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.searchsorted(inverse[order], np.arange(len(distinct) + 1))
+        for chunk in _chunks(len(distinct), self.n_items_):
+            scores = _as_tensor(score_rows(distinct[chunk]))
+            rows = order[bounds[chunk.start] : bounds[chunk.stop]]
+            local = torch.from_numpy(inverse[rows] - chunk.start).to(scores.device)
+            cols = torch.from_numpy(items[rows]).to(scores.device)
+            out[rows] = scores[local, cols].cpu().numpy()
+        return out
+
+    # ------------------------------------------------------------- lookups
+
+    def _check_fitted(self):
+        check_is_fitted(self, ["interactions_", "items_", "users_"])
+
+    def _codes(self, ids: np.ndarray, *, users: bool) -> np.ndarray:
+        index = self._user_index_ if users else self._item_index_
+        codes = lookup_ids(index, ids)
+        fitted = self.users_ if users else self.items_
+        if (
+            len(ids)
+            and len(fitted)
+            and (codes < 0).all()
+            and _id_kind(ids) != _id_kind(fitted)
+        ):
+            what = "user" if users else "item"
+            warnings.warn(
+                f"The {what} ids passed are {_id_kind(ids)}s but the model was "
+                f"fitted on {_id_kind(fitted)} {what} ids, so every one is unknown; "
+                f"pass the ids in the type used in fit.",
+                UserWarning,
+                stacklevel=3,
+            )
+        return codes
+
+    def _training_rows(self, codes: np.ndarray) -> sp.csr_matrix:
+        """Training rows of ``codes``; an unknown user (-1) gets an empty row."""
+        rows = self.interactions_[np.maximum(codes, 0)]
+        unknown = codes < 0
+        if unknown.any():
+            rows = sp.diags((~unknown).astype(np.float32)) @ rows
+            rows.eliminate_zeros()
+        return sp.csr_matrix(rows)
+
+    def _popularity_scores(self, n_rows: int, device) -> torch.Tensor:
+        popularity = torch.as_tensor(
+            self.item_popularity_, dtype=torch.float32, device=device
+        )
+        return popularity.expand(n_rows, -1).clone()
+
+    def _user_scores(self, codes: np.ndarray, history=None) -> torch.Tensor:
+        """Scores of every item for one chunk of users (unknown: -1).
+
+        Rows with a history are folded in where the model supports it; other
+        unknown users get the popularity ranking.
+        """
+        known = codes >= 0
+        with_history = (
+            np.zeros(len(codes), dtype=bool)
+            if history is None
+            else np.diff(history.indptr) > 0
+        )
+        parts = {}
+        if with_history.any():
+            rows = self._training_rows(codes[with_history]) + history[with_history]
+            folded = self._score_history(sp.csr_matrix(rows))
+            if folded is not None:
+                parts["history"] = (with_history, _as_tensor(folded))
+            else:
+                with_history[:] = False
+        from_model = known & ~with_history
+        if from_model.any():
+            parts["model"] = (
+                from_model,
+                _as_tensor(self._score_users(codes[from_model])),
+            )
+        device = next(iter(parts.values()))[1].device if parts else torch.device("cpu")
+        scores = self._popularity_scores(len(codes), device)
+        for mask, part in parts.values():
+            scores[torch.from_numpy(mask).to(device)] = part.to(device)
+        return scores
+
+    def _history_matrix(self, history, users: np.ndarray) -> sp.csr_matrix | None:
+        """CSR (len(users), n_items_) of the ``history=`` argument of recommend."""
+        if history is None:
+            return None
+        if isinstance(history, dict):
+            entries = [history.get(u) for u in users.tolist()]
+        elif isinstance(history, str) or not hasattr(history, "__len__"):
+            raise ValueError(
+                "history must be a dict {user: items} or a sequence with one entry "
+                f"(items, or None) per user, got {type(history).__name__}."
+            )
+        else:
+            entries = list(history)
+            if len(entries) != len(users):
+                raise ValueError(
+                    f"history has {len(entries)} entries for {len(users)} users; "
+                    "pass one entry (a list of items, or None) per user."
+                )
+        row_ids, item_ids, values = [], [], []
+        for row, entry in enumerate(entries):
+            if entry is None:
+                continue
+            if isinstance(entry, str) or np.isscalar(entry):
+                raise ValueError(
+                    f"history entry {row} is a single id {entry!r}; wrap it in a "
+                    "list of item ids."
+                )
+            if isinstance(entry, dict):
+                item_ids.extend(entry.keys())
+                values.extend(entry.values())
+            else:
+                entry = list(entry)
+                item_ids.extend(entry)
+                values.extend([1.0] * len(entry))
+            row_ids.extend([row] * (len(item_ids) - len(row_ids)))
+        shape = (len(users), self.n_items_)
+        if not item_ids:
+            return sp.csr_matrix(shape, dtype=np.float32)
+        items = self._codes(
+            check_ids(np.asarray(item_ids, dtype=object), name="history items"),
+            users=False,
+        )
+        values = np.asarray(values, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise ValueError("history values contain NaN or inf; pass finite weights.")
+        known = items >= 0
+        return interaction_matrix(
+            np.asarray(row_ids)[known], items[known], values[known], shape=shape
+        )
+
+    # ------------------------------------------------------------ contract
+
+    def predict(self, X) -> np.ndarray:
+        """Score each (user, item) row of ``X``.
+
+        Rating models (fitted with ``y``) predict on the scale of ``y``.
+        Rows with an unknown user or item get the mean of ``y`` for rating
+        models, else the item's training popularity (0 for unknown items).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_rows, >= 2)
+            User ids in column 0, item ids in column 1; other columns ignored.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_rows,)
+        """
+        self._check_fitted()
+        rows = check_interactions(X, min_rows=0)
+        users = self._codes(rows.users, users=True)
+        items = self._codes(rows.items, users=False)
+        known = (users >= 0) & (items >= 0)
+        out = np.empty(len(users), dtype=np.float64)
+        if known.any():
+            out[known] = self._predict_pairs(users[known], items[known])
+        if self._predicts_ratings():
+            out[~known] = self.global_mean_
+        else:
+            # Unknown items read the appended popularity 0.
+            popularity = np.append(self.item_popularity_, 0).astype(np.float64)
+            out[~known] = popularity[np.where(items < 0, self.n_items_, items)[~known]]
+        return out
+
+    def score_items(self, users, items=None) -> np.ndarray:
+        """Ranking score of every catalog item (or of ``items``) for each user.
+
+        Unknown users get the popularity scores; unknown ``items`` get
+        ``-inf`` (they cannot be ranked).
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,)
+            Raw user ids.
+        items : array-like of shape (n_items,), default=None
+            Raw item ids; ``None`` means the whole catalog in ``items_`` order.
+
+        Returns
+        -------
+        scores : ndarray of float32, shape (n_users, n_items)
+        """
+        self._check_fitted()
+        codes = self._codes(check_ids(users, name="users"), users=True)
+        item_codes = None
+        if items is not None:
+            item_codes = self._codes(check_ids(items, name="items"), users=False)
+        n_cols = self.n_items_ if item_codes is None else len(item_codes)
+        out = np.empty((len(codes), n_cols), dtype=np.float32)
+        for chunk in _chunks(len(codes), self.n_items_):
+            scores = self._user_scores(codes[chunk])
+            if item_codes is not None:
+                # Unknown items read an extra column of -inf.
+                columns = np.where(item_codes < 0, self.n_items_, item_codes)
+                scores = torch.cat(
+                    [scores, torch.full_like(scores[:, :1], -torch.inf)], dim=1
+                )[:, torch.from_numpy(columns).to(scores.device)]
+            out[chunk] = scores.cpu().numpy()
+        return out
+
+    def recommend(
+        self, users, k=10, *, exclude_seen=True, candidates=None, history=None
+    ):
+        """Top ``k`` items for each user, best first.
+
+        Parameters
+        ----------
+        users : array-like of shape (n_users,)
+            Raw user ids; unknown users are served from ``history`` when the
+            model can fold it in, else by popularity.
+        k : int, default=10
+            Length of each list; larger than the catalog is a ``ValueError``.
+        exclude_seen : bool, default=True
+            Leave out the user's training items and ``history`` items.
+        candidates : array-like of item ids, default=None
+            Rank only these items (ids unknown to the model are dropped).
+        history : dict or sequence, default=None
+            Recent items per user: a dict ``{user: items}`` or one entry per
+            user, each ``None``, a list of item ids, or a dict ``{item:
+            weight}``. Added to the user's training row for models that fold
+            in (neighbourhood and linear item models); always excluded when
+            ``exclude_seen``.
+
+        Returns
+        -------
+        item_ids : ndarray of shape (n_users, k)
+            Raw item ids, best first.
+        scores : ndarray of float32, shape (n_users, k)
+            Their scores. When fewer than ``k`` items are rankable (after
+            exclusions and ``candidates``) the row is padded with score
+            ``-inf`` and item id ``None`` (str catalogs), ``-1`` (int) or
+            NaN (float): test ``np.isneginf(scores)``.
+        """
+        self._check_fitted()
+        users = check_ids(users, name="users")
+        k = check_k(k)
+        if k > self.n_items_:
+            raise ValueError(
+                f"k={k} is larger than the catalog of {self.n_items_} items; ask "
+                f"for at most {self.n_items_}."
+            )
+        codes = self._codes(users, users=True)
+        columns = None
+        if candidates is not None:
+            cand = self._codes(check_ids(candidates, name="candidates"), users=False)
+            columns = torch.from_numpy(np.unique(cand[cand >= 0]))
+        history = self._history_matrix(history, users)
+        top_ids = np.empty((len(users), k), dtype=np.int64)
+        top_scores = np.empty((len(users), k), dtype=np.float32)
+        for chunk in _chunks(len(users), self.n_items_):
+            chunk_history = None if history is None else history[chunk]
+            scores = self._user_scores(codes[chunk], chunk_history)
+            if exclude_seen:
+                seen = self._training_rows(codes[chunk])
+                if chunk_history is not None:
+                    seen = seen + chunk_history
+                seen = sp.csr_matrix(seen)
+                rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
+                scores[
+                    torch.from_numpy(rows).to(scores.device),
+                    torch.from_numpy(seen.indices.astype(np.int64)).to(scores.device),
+                ] = -torch.inf
+            col_map = None
+            if columns is not None:
+                col_map = columns.to(scores.device)
+                scores = scores[:, col_map]
+            n_top = min(k, scores.shape[1])
+            values, index = torch.topk(scores, n_top, dim=1)
+            if col_map is not None:
+                index = col_map[index]
+            top_scores[chunk, :n_top] = values.cpu().numpy()
+            top_scores[chunk, n_top:] = -np.inf
+            top_ids[chunk, :n_top] = index.cpu().numpy()
+        padded = np.isneginf(top_scores)
+        item_ids = (
+            self.items_[np.where(padded, 0, top_ids)] if self.n_items_ else top_ids
+        )
+        if padded.any():
+            item_ids = (
+                item_ids.astype(object) if self.items_.dtype == object else item_ids
+            )
+            item_ids[padded] = _padding_id(self.items_)
+        return item_ids, top_scores
+
+    def score(self, X, y=None) -> float:
+        """NDCG@10 of the full-catalog ranking on the rows of ``X``.
+
+        Each user's training items are excluded and the rows of ``X`` are the
+        relevant items (see :func:`sk_recsys.metrics.make_ranking_scorer`).
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_rows, >= 2)
+            Held-out interactions.
+        y : array-like of shape (n_rows,), default=None
+            Ignored beyond validation; every row counts as relevant.
+
+        Returns
+        -------
+        ndcg : float
+            Higher is better.
+        """
+        from .metrics import make_ranking_scorer
+
+        return make_ranking_scorer("ndcg", k=10)(self, X, y)

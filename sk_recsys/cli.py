@@ -1,0 +1,250 @@
+"""The ``sk-recsys`` command: list registered models, evaluate them on a dataset.
+
+``sk-recsys models`` prints every registered model (plugins included).
+``sk-recsys evaluate`` fits each model on a training split and prints a
+leaderboard of full-catalog ranking metrics with fit and ranking times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["main"]
+
+_DATASETS = ("synthetic", "movielens-100k")
+
+
+def _models_table() -> pd.DataFrame:
+    from .plugins import PluginWarning, available_models, get_model
+    from .plugins._registry import _BUILTINS
+
+    rows = []
+    for name, target in available_models().items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", PluginWarning)
+            try:
+                model = get_model(name)
+            except ValueError:
+                for warning in caught:
+                    print(f"warning: {warning.message}", file=sys.stderr)
+                continue
+        doc = (type(model).__doc__ or "").strip().splitlines()
+        rows.append(
+            {
+                "name": name,
+                "class": target,
+                "origin": "built-in" if name in _BUILTINS else "plugin",
+                "summary": doc[0] if doc else "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _load(args) -> tuple[pd.DataFrame, np.ndarray | None, list, str]:
+    """Return X, y, the (train, test) index splits and a description."""
+    from .datasets import load_movielens, make_interactions
+    from .model_selection import UserKFold, train_test_split
+
+    official = None
+    if args.dataset == "synthetic":
+        X, y = make_interactions(random_state=args.random_state, return_X_y=True)
+        name = "synthetic (make_interactions, 1000 users x 500 items)"
+    elif args.dataset == "movielens-100k":
+        try:
+            if args.cv:
+                X, y = load_movielens("100k", return_X_y=True)
+            else:
+                X_train, X_test, y_train, y_test = load_movielens(
+                    "100k", split="ua", return_X_y=True
+                )
+                X = pd.concat([X_train, X_test], ignore_index=True)
+                y = np.concatenate([y_train, y_test])
+                official = (np.arange(len(X_train)), np.arange(len(X_train), len(X)))
+        except OSError as exc:
+            raise SystemExit(f"sk-recsys: {exc}") from None
+        name = "MovieLens-100K"
+    else:
+        path = Path(args.dataset)
+        if not path.is_file():
+            raise SystemExit(
+                f"sk-recsys: --dataset {args.dataset!r} is neither one of "
+                f"{', '.join(_DATASETS)} nor an existing CSV file."
+            )
+        X = pd.read_csv(path)
+        y = None
+        if args.rating_column:
+            if args.rating_column not in X.columns:
+                raise SystemExit(
+                    f"sk-recsys: {path} has no column {args.rating_column!r}; its "
+                    f"columns are {', '.join(map(str, X.columns))}."
+                )
+            y = X.pop(args.rating_column).to_numpy(dtype=float)
+        name = str(path)
+    if args.implicit:
+        y = None
+    if args.cv:
+        splits = list(UserKFold(args.cv, random_state=args.random_state).split(X))
+        protocol = f"UserKFold({args.cv}) cross-validation"
+    elif official is not None:
+        splits = [official]
+        protocol = "official ua split (10 test ratings per user)"
+    else:
+        X = X.reset_index(drop=True)
+        X_train, X_test = train_test_split(
+            X, test_size=0.2, random_state=args.random_state
+        )
+        splits = [(X_train.index.to_numpy(), X_test.index.to_numpy())]
+        protocol = "per-user 80/20 holdout"
+    feedback = "implicit feedback" if y is None else "ratings as weights"
+    n_users, n_items = X.iloc[:, 0].nunique(), X.iloc[:, 1].nunique()
+    description = (
+        f"{name}: {n_users} users, {n_items} items, {len(X)} interactions "
+        f"({feedback}); {protocol}; full-catalog ranking, training items excluded"
+    )
+    return X, y, splits, description
+
+
+def _evaluate(args) -> pd.DataFrame:
+    from sklearn.model_selection import cross_validate
+    from tqdm.auto import tqdm
+
+    from .metrics import get_scorer
+    from .plugins import available_models, get_model
+
+    X, y, splits, description = _load(args)
+    k = args.k
+    scoring = {
+        f"precision@{k}": get_scorer(f"precision@{k}"),
+        f"recall@{k}": get_scorer(f"recall@{k}"),
+        f"f1@{k}": get_scorer(f"f1@{k}"),
+        f"ndcg@{k}": get_scorer(f"ndcg@{k}"),
+        "auc": get_scorer("auc"),
+    }
+    names = args.models or list(available_models())
+    print(description)
+    rows = []
+    progress = tqdm(names, desc="evaluating", unit="model", file=sys.stderr)
+    for name in progress:
+        progress.set_postfix_str(name)
+        try:
+            model = get_model(name)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                result = cross_validate(
+                    model, X, y, cv=splits, scoring=scoring, error_score="raise"
+                )
+        except Exception as exc:  # one broken model must not hide the others
+            progress.write(f"{name}: failed: {type(exc).__name__}: {exc}")
+            continue
+        row = {"model": name}
+        row.update({metric: result[f"test_{metric}"].mean() for metric in scoring})
+        row["fit_s"] = result["fit_time"].mean()
+        row["rank_s"] = result["score_time"].mean()
+        rows.append(row)
+    board = pd.DataFrame(rows)
+    if len(board):
+        board = board.sort_values(f"ndcg@{k}", ascending=False, ignore_index=True)
+    return board
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sk-recsys",
+        description="scikit-learn compatible recommender systems.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("models", help="list every registered model")
+    evaluate = commands.add_parser(
+        "evaluate", help="fit models and print a ranking leaderboard"
+    )
+    evaluate.add_argument(
+        "--dataset",
+        default="synthetic",
+        help="synthetic (default), movielens-100k (needs $SK_RECSYS_DATA) or a "
+        "CSV file with user ids in column 0 and item ids in column 1",
+    )
+    evaluate.add_argument(
+        "--models",
+        nargs="+",
+        metavar="NAME",
+        help="registry names to evaluate (default: every registered model)",
+    )
+    evaluate.add_argument("--k", type=int, default=10, help="list length (default 10)")
+    evaluate.add_argument(
+        "--cv",
+        type=int,
+        metavar="N",
+        help="N-fold UserKFold cross-validation instead of one holdout split",
+    )
+    evaluate.add_argument(
+        "--implicit",
+        action="store_true",
+        help="ignore ratings: fit on interactions only",
+    )
+    evaluate.add_argument(
+        "--rating-column",
+        default=None,
+        metavar="NAME",
+        help="for a CSV: the column holding ratings or weights",
+    )
+    evaluate.add_argument(
+        "--random-state", type=int, default=0, help="seed (default 0)"
+    )
+    evaluate.add_argument(
+        "--output",
+        metavar="FILE",
+        help="also write the leaderboard to FILE (.json or .csv)",
+    )
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``sk-recsys`` command line.
+
+    Parameters
+    ----------
+    argv : list of str, default=None
+        Arguments; ``None`` reads ``sys.argv``.
+
+    Returns
+    -------
+    status : int
+        0 on success.
+
+    Examples
+    --------
+    >>> from sk_recsys.cli import main
+    >>> main(["models"])  # doctest: +SKIP
+    """
+    args = _parser().parse_args(argv)
+    if args.command == "models":
+        table = _models_table()
+        print(table.to_string(index=False))
+        return 0
+    if args.k < 1:
+        raise SystemExit("sk-recsys: --k must be a positive integer.")
+    if args.cv is not None and args.cv < 2:
+        raise SystemExit("sk-recsys: --cv must be at least 2.")
+    board = _evaluate(args)
+    if board.empty:
+        print("No model could be evaluated.")
+        return 1
+    print(board.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    if args.output:
+        path = Path(args.output)
+        if path.suffix == ".json":
+            path.write_text(json.dumps(board.to_dict(orient="records"), indent=2))
+        else:
+            board.to_csv(path, index=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,27 @@
+"""Interaction data: validation, id encoding and the user-item matrix.
+
+Every estimator reads its input through :func:`check_interactions` (column 0
+user ids, column 1 item ids, further columns context), encodes raw ids with
+:func:`encode_ids` and keeps the training interactions as the CSR matrix of
+:func:`interaction_matrix`.
+"""
+
+from ._encoding import encode_ids, interaction_matrix, lookup_ids
+from ._validation import (
+    Interactions,
+    check_features,
+    check_ids,
+    check_interactions,
+    get_column,
+)
+
+__all__ = [
+    "Interactions",
+    "check_features",
+    "check_ids",
+    "check_interactions",
+    "encode_ids",
+    "get_column",
+    "interaction_matrix",
+    "lookup_ids",
+]

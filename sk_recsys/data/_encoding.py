@@ -1,0 +1,118 @@
+"""Raw id <-> contiguous index encoding and the user-item interaction matrix."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+__all__ = ["encode_ids", "interaction_matrix", "lookup_ids"]
+
+
+def encode_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Map raw ids to contiguous indices ``0..n-1`` in sorted id order.
+
+    Several arrays share one encoding, so ids present in any of them (e.g.
+    the items of ``X`` and those only in ``item_features``) get an index.
+
+    Parameters
+    ----------
+    *id_arrays : ndarray
+        Normalised raw id arrays (see :func:`check_interactions`).
+
+    Returns
+    -------
+    uniques : ndarray of shape (n_unique,)
+        The sorted distinct ids; ``uniques[code]`` is the raw id of ``code``.
+    codes : list of ndarray of int64
+        For each input array, the index of each of its ids.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_recsys.data import encode_ids
+    >>> uniques, (codes,) = encode_ids(np.array(["b", "a", "b"], dtype=object))
+    >>> uniques.tolist(), codes.tolist()
+    (['a', 'b'], [1, 0, 1])
+    """
+    sizes = [len(a) for a in id_arrays]
+    pooled = np.concatenate(id_arrays) if len(id_arrays) > 1 else id_arrays[0]
+    codes, uniques = pd.factorize(pooled, sort=True)
+    uniques = np.asarray(uniques, dtype=object if pooled.dtype == object else None)
+    bounds = np.cumsum([0, *sizes])
+    codes = codes.astype(np.int64, copy=False)
+    return uniques, [codes[a:b] for a, b in pairwise(bounds)]
+
+
+def lookup_ids(index: pd.Index, ids: np.ndarray) -> np.ndarray:
+    """Return the index of each raw id in ``index``, ``-1`` where unknown.
+
+    Parameters
+    ----------
+    index : pandas.Index
+        Fitted ids in index order (unique).
+    ids : ndarray
+        Normalised raw ids to look up.
+
+    Returns
+    -------
+    codes : ndarray of int64
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sk_recsys.data import lookup_ids
+    >>> lookup_ids(pd.Index([10, 20]), np.array([20, 30])).tolist()
+    [1, -1]
+    """
+    if len(ids) == 0:
+        return np.empty(0, dtype=np.int64)
+    return index.get_indexer(ids).astype(np.int64, copy=False)
+
+
+def interaction_matrix(
+    user_codes: np.ndarray,
+    item_codes: np.ndarray,
+    values: np.ndarray | None = None,
+    *,
+    shape: tuple[int, int],
+) -> sp.csr_matrix:
+    """Build the float32 user-item CSR matrix; repeated pairs are summed.
+
+    Summing makes repeated implicit events (plays, clicks) accumulate into a
+    weight; deduplicate explicit ratings beforehand if each pair should count
+    once.
+
+    Parameters
+    ----------
+    user_codes, item_codes : ndarray of int
+        Row and column index of each interaction.
+    values : ndarray of shape (n_interactions,), default=None
+        Interaction values; ``None`` means 1 for every interaction.
+    shape : tuple of int
+        ``(n_users, n_items)``.
+
+    Returns
+    -------
+    matrix : scipy.sparse.csr_matrix of float32, canonical format
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_recsys.data import interaction_matrix
+    >>> R = interaction_matrix(np.array([0, 0, 1]), np.array([1, 1, 0]), shape=(2, 2))
+    >>> R.toarray().tolist()
+    [[0.0, 2.0], [1.0, 0.0]]
+    """
+    if values is None:
+        values = np.ones(len(user_codes), dtype=np.float32)
+    matrix = sp.csr_matrix(
+        (np.asarray(values, dtype=np.float32), (user_codes, item_codes)),
+        shape=shape,
+        dtype=np.float32,
+    )
+    matrix.sum_duplicates()
+    matrix.sort_indices()
+    return matrix

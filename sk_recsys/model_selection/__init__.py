@@ -1,0 +1,12 @@
+"""Cross-validation splitters and a train/test split for interaction data.
+
+:class:`UserKFold` spreads each user's rows over k folds, :class:`LeaveLastOut`
+holds out each user's latest rows, :class:`TemporalSplit` cuts all rows at one
+point in time, and :func:`train_test_split` makes one split by any of these
+rules. The splitters follow the scikit-learn protocol and work as ``cv=`` in
+``GridSearchCV`` and ``cross_validate``.
+"""
+
+from ._split import LeaveLastOut, TemporalSplit, UserKFold, train_test_split
+
+__all__ = ["LeaveLastOut", "TemporalSplit", "UserKFold", "train_test_split"]

@@ -1,0 +1,77 @@
+"""Every registered model passes the conformance kit, and the kit can fail."""
+
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sk_recsys.base import RecommenderMixin
+from sk_recsys.models import EASE, ItemKNN, Popularity, UserKNN
+from sk_recsys.plugins import available_models, get_model
+from sk_recsys.utils.estimator_checks import (
+    SKLEARN_EXPECTED_FAILURES,
+    check_recommender,
+)
+
+
+@pytest.mark.parametrize("name", sorted(available_models()))
+def test_registered_model_passes_check_recommender(name):
+    check_recommender(get_model(name))
+
+
+@parametrize_with_checks(
+    [Popularity(), ItemKNN(), UserKNN(), EASE()],
+    expected_failed_checks=lambda estimator: SKLEARN_EXPECTED_FAILURES,
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+class RecommendsSeenItems(RecommenderMixin, BaseEstimator):
+    """Breaks the exclude_seen rule: returns the most popular items regardless."""
+
+    def fit(self, X, y=None):
+        self._fit_interactions(X, y)
+        return self
+
+    def _score_users(self, users):
+        return np.tile(self.item_popularity_.astype(float), (len(users), 1))
+
+    def recommend(self, users, k=10, **kwargs):
+        kwargs["exclude_seen"] = False
+        return super().recommend(users, k, **kwargs)
+
+
+class ValidatesInInit(RecommenderMixin, BaseEstimator):
+    """Breaks the sklearn rule that __init__ stores parameters verbatim."""
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+        self.scale = 2 * alpha
+
+    def fit(self, X, y=None):
+        self._fit_interactions(X, y)
+        return self
+
+    def _score_users(self, users):
+        return np.zeros((len(users), self.n_items_))
+
+
+def test_the_kit_names_the_broken_rule():
+    with pytest.raises(
+        AssertionError, match=r"check_recommend.*returned a training item"
+    ):
+        check_recommender(RecommendsSeenItems())
+    with pytest.raises(AssertionError, match="check_no_attributes_set_in_init"):
+        check_recommender(ValidatesInInit())
+
+
+def test_expected_failures_are_skipped_by_name():
+    check_recommender(
+        RecommendsSeenItems(),
+        expected_failed_checks={
+            "check_recommend": "demonstration",
+            "check_candidates_and_padding": "demonstration",
+            "check_unknown_users": "demonstration",
+        },
+    )
