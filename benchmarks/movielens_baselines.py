@@ -19,8 +19,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-
 from _common import data_home, write_result
+
 from sk_recsys.datasets import load_movielens
 from sk_recsys.metrics import (
     get_scorer,
@@ -90,7 +90,10 @@ def _peer_rows(X_train, X_test):
         # Test items the model never saw stay relevant (as in our scorer): they
         # get columns of their own that no list can reach.
         unseen = sorted(set(X_test["item_id"]) - set(catalog))
-        columns_of = {**catalog, **{item: len(catalog) + j for j, item in enumerate(unseen)}}
+        columns_of = {
+            **catalog,
+            **{item: len(catalog) + j for j, item in enumerate(unseen)},
+        }
         relevant = np.zeros((len(users), len(columns_of)))
         for user, item in X_test[["user_id", "item_id"]].itertuples(index=False):
             relevant[np.searchsorted(users, user), columns_of[item]] = 1

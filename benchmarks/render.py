@@ -40,7 +40,9 @@ def render_result(result: dict) -> str:
     lines += [
         "",
         "| " + " | ".join(columns) + " |",
-        "|" + "|".join("---" if c in ("library", "model") else "---:" for c in columns) + "|",
+        "|"
+        + "|".join("---" if c in ("library", "model") else "---:" for c in columns)
+        + "|",
     ]
     for row in result["rows"]:
         lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
