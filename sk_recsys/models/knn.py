@@ -143,6 +143,17 @@ class _NeighbourhoodModel(RecommenderMixin, BaseEstimator):
     def _dense(self, scores: sp.spmatrix) -> torch.Tensor:
         return torch.from_numpy(np.asarray(scores.toarray(), dtype=np.float32))
 
+    def _centred_average(self, means, numerator, denominator) -> torch.Tensor:
+        """``means + numerator / denominator``, ``means`` where nothing contributes.
+
+        ``numerator`` sums the neighbours' similarity-weighted centred ratings,
+        ``denominator`` the similarities of the neighbours that rated.
+        """
+        numerator, denominator = self._dense(numerator), self._dense(denominator)
+        return means + torch.where(
+            denominator > 0, numerator / denominator.clamp(min=1e-12), 0.0
+        )
+
 
 class ItemKNN(_NeighbourhoodModel):
     """Item-based k-nearest-neighbour collaborative filtering.
@@ -212,14 +223,11 @@ class ItemKNN(_NeighbourhoodModel):
 
     def _rating_rows(self, users):
         rows = self.interactions_[users]
-        centred = _centred(rows, self._item_means_, axis=0)
-        support = (rows != 0).astype(np.float32)
         weights = self.similarity_.T
-        numerator = self._dense(centred @ weights)
-        denominator = self._dense(support @ weights)
-        means = torch.from_numpy(self._item_means_)
-        return means + torch.where(
-            denominator > 0, numerator / denominator.clamp(min=1e-12), 0.0
+        return self._centred_average(
+            torch.from_numpy(self._item_means_),
+            _centred(rows, self._item_means_, axis=0) @ weights,
+            (rows != 0).astype(np.float32) @ weights,
         )
 
 
@@ -297,9 +305,8 @@ class UserKNN(_NeighbourhoodModel):
 
     def _rating_rows(self, users):
         weights = self.similarity_[users]
-        numerator = self._dense(weights @ self._centred_)
-        denominator = self._dense(weights @ self._support_)
-        means = torch.from_numpy(self._user_means_[users])[:, None]
-        return means + torch.where(
-            denominator > 0, numerator / denominator.clamp(min=1e-12), 0.0
+        return self._centred_average(
+            torch.from_numpy(self._user_means_[users])[:, None],
+            weights @ self._centred_,
+            weights @ self._support_,
         )
