@@ -69,11 +69,20 @@ class FitData(NamedTuple):
         Item index of each row (into ``items_``).
     y : ndarray of float64, shape (n_interactions,) or None
         Ratings or weights, ``None`` for implicit feedback.
+    held_out : FitData or None
+        The rows a ``holdout`` kept out of training (validation), if any.
     """
 
     users: np.ndarray
     items: np.ndarray
     y: np.ndarray | None
+    held_out: FitData | None = None
+
+    def subset(self, rows) -> FitData:
+        """The rows selected by a boolean mask or an index array."""
+        return FitData(
+            self.users[rows], self.items[rows], None if self.y is None else self.y[rows]
+        )
 
 
 def _as_tensor(scores) -> torch.Tensor:
@@ -155,17 +164,21 @@ class RecommenderMixin:
     # ------------------------------------------------------------------ fit
 
     def _fit_interactions(
-        self, X, y=None, *, item_features=None, user_features=None
+        self, X, y=None, *, item_features=None, user_features=None, holdout=None
     ) -> FitData:
         """Validate training data and set the common fitted attributes.
 
         Items that appear only in ``item_features`` (users only in
-        ``user_features``) join the catalog with no interactions.
+        ``user_features``) join the catalog with no interactions. A
+        ``holdout`` (e.g. :class:`~sk_recsys.model_selection.UserHoldout`)
+        keeps some rows out of training: they are still in the catalog but
+        not in ``interactions_``, popularity or the mean of ``y``.
 
         Returns
         -------
         data : FitData
-            User and item index of each row, and ``y`` as float64 or None.
+            User and item index of each training row, ``y`` as float64 or
+            None, and the held-out rows in ``data.held_out``.
         """
         rows = check_interactions(X, y)
         extra_users, extra_items = [], []
@@ -180,15 +193,19 @@ class RecommenderMixin:
         self.n_users_, self.n_items_ = len(self.users_), len(self.items_)
         self._user_index_ = pd.Index(self.users_)
         self._item_index_ = pd.Index(self.items_)
+        data = FitData(user_codes, item_codes, rows.y)
+        if holdout is not None:
+            held = np.asarray(holdout.mask(user_codes), dtype=bool)
+            data = data.subset(~held)._replace(held_out=data.subset(held))
         self.interactions_ = interaction_matrix(
-            user_codes, item_codes, rows.y, shape=(self.n_users_, self.n_items_)
+            data.users, data.items, data.y, shape=(self.n_users_, self.n_items_)
         )
         self.item_popularity_ = np.bincount(
             self.interactions_.indices, minlength=self.n_items_
         )
-        self.global_mean_ = 1.0 if rows.y is None else float(rows.y.mean())
+        self.global_mean_ = 1.0 if data.y is None else float(data.y.mean())
         self.n_features_in_ = rows.n_features
-        return FitData(user_codes, item_codes, rows.y)
+        return data
 
     # ---------------------------------------------------------------- hooks
 

@@ -2,8 +2,14 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from sk_recsys.datasets import make_interactions
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One torch thread per test worker: with -n 2 on 2 cores, more threads
+    # oversubscribe the CPU and OpenMP's spinning makes neural tests crawl.
+    torch.set_num_threads(1)
 
 
 def movielens_home() -> Path | None:

@@ -6,7 +6,15 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_recsys.base import RecommenderMixin
-from sk_recsys.models import EASE, ItemKNN, Popularity, UserKNN
+from sk_recsys.models import (
+    EASE,
+    DeepMF,
+    ItemKNN,
+    MatrixFactorization,
+    NeuMF,
+    Popularity,
+    UserKNN,
+)
 from sk_recsys.plugins import available_models, get_model
 from sk_recsys.utils.estimator_checks import (
     SKLEARN_EXPECTED_FAILURES,
@@ -19,9 +27,24 @@ def test_registered_model_passes_check_recommender(name):
     check_recommender(get_model(name))
 
 
+def _expected(estimator):
+    return {
+        **SKLEARN_EXPECTED_FAILURES,
+        **getattr(estimator, "_expected_failed_checks", dict)(),
+    }
+
+
 @parametrize_with_checks(
-    [Popularity(), ItemKNN(), UserKNN(), EASE()],
-    expected_failed_checks=lambda estimator: SKLEARN_EXPECTED_FAILURES,
+    [
+        Popularity(),
+        ItemKNN(),
+        UserKNN(),
+        EASE(),
+        MatrixFactorization(max_epochs=3),
+        NeuMF(max_epochs=3),
+        DeepMF(max_epochs=3),
+    ],
+    expected_failed_checks=_expected,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

@@ -3,9 +3,12 @@
 Every estimator reads its input through :func:`check_interactions` (column 0
 user ids, column 1 item ids, further columns context), encodes raw ids with
 :func:`encode_ids` and keeps the training interactions as the CSR matrix of
-:func:`interaction_matrix`.
+:func:`interaction_matrix`. Neural models train on an
+:class:`InteractionDataset` batched by :class:`SliceIterator`, with
+negatives from :class:`NegativeSampler`.
 """
 
+from ._batching import InteractionDataset, NegativeSampler, SliceIterator
 from ._encoding import encode_ids, interaction_matrix, lookup_ids
 from ._validation import (
     Interactions,
@@ -16,7 +19,10 @@ from ._validation import (
 )
 
 __all__ = [
+    "InteractionDataset",
     "Interactions",
+    "NegativeSampler",
+    "SliceIterator",
     "check_features",
     "check_ids",
     "check_interactions",

@@ -75,6 +75,7 @@ class _Evaluation(NamedTuple):
 class _CacheEntry(NamedTuple):
     model: weakref.ref
     interactions: object
+    token: object
     key: tuple
     evaluation: _Evaluation
 
@@ -180,11 +181,15 @@ def _cached_evaluation(estimator, X, y, k, relevance_threshold, exclude_seen):
     check_is_fitted(model)
     rows = check_interactions(X, y, min_rows=0)
     key = _fingerprint(rows, relevance_threshold, exclude_seen)
+    # A model whose parameters change without refitting (a neural net trained
+    # further) says so through _scoring_token.
+    token = getattr(model, "_scoring_token", lambda: None)()
     entry = _last[0]
     if (
         entry is not None
         and entry.model() is model
         and entry.interactions is model.interactions_
+        and entry.token == token
         and entry.key == key
         and entry.evaluation.depth >= min(k, entry.evaluation.n_columns)
     ):
@@ -192,7 +197,9 @@ def _cached_evaluation(estimator, X, y, k, relevance_threshold, exclude_seen):
     evaluation = _evaluate(
         model, rows, max(k, _MIN_DEPTH), relevance_threshold, exclude_seen
     )
-    _last[0] = _CacheEntry(weakref.ref(model), model.interactions_, key, evaluation)
+    _last[0] = _CacheEntry(
+        weakref.ref(model), model.interactions_, token, key, evaluation
+    )
     return evaluation
 
 
@@ -212,6 +219,17 @@ class RankingScorer:
         evaluation = _cached_evaluation(
             estimator, X, y, self.k, self.relevance_threshold, self.exclude_seen
         )
+        return self.from_evaluation(evaluation)
+
+    def evaluate(self, model, rows) -> float:
+        """Score validated rows (an ``Interactions``) without the shared cache."""
+        depth = max(self.k, _MIN_DEPTH)
+        evaluation = _evaluate(
+            model, rows, depth, self.relevance_threshold, self.exclude_seen
+        )
+        return self.from_evaluation(evaluation)
+
+    def from_evaluation(self, evaluation) -> float:
         if self.metric == "auc":
             return _mean_of_rows(evaluation.auc, "auc")
         rows = top_k_rows(self.metric, evaluation.hits, evaluation.n_relevant, self.k)

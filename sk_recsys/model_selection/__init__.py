@@ -4,9 +4,22 @@
 holds out each user's latest rows, :class:`TemporalSplit` cuts all rows at one
 point in time, and :func:`train_test_split` makes one split by any of these
 rules. The splitters follow the scikit-learn protocol and work as ``cv=`` in
-``GridSearchCV`` and ``cross_validate``.
+``GridSearchCV`` and ``cross_validate``. :class:`UserHoldout` is the
+validation split of the neural models (their ``train_split``).
 """
 
-from ._split import LeaveLastOut, TemporalSplit, UserKFold, train_test_split
+from ._split import (
+    LeaveLastOut,
+    TemporalSplit,
+    UserHoldout,
+    UserKFold,
+    train_test_split,
+)
 
-__all__ = ["LeaveLastOut", "TemporalSplit", "UserKFold", "train_test_split"]
+__all__ = [
+    "LeaveLastOut",
+    "TemporalSplit",
+    "UserHoldout",
+    "UserKFold",
+    "train_test_split",
+]

@@ -33,7 +33,13 @@ from sklearn.utils import _safe_indexing, check_random_state
 
 from ..data import check_interactions, get_column
 
-__all__ = ["LeaveLastOut", "TemporalSplit", "UserKFold", "train_test_split"]
+__all__ = [
+    "LeaveLastOut",
+    "TemporalSplit",
+    "UserHoldout",
+    "UserKFold",
+    "train_test_split",
+]
 
 _STRATEGIES = ("user", "random", "time")
 
@@ -166,6 +172,21 @@ def _temporal_test_mask(X, n_rows: int, test_size, time_column) -> np.ndarray:
     test_mask = np.zeros(n_rows, dtype=bool)
     test_mask[order[n_rows - n_test :]] = True
     return test_mask
+
+
+def _user_holdout_mask(codes: np.ndarray, test_size, random_state) -> np.ndarray:
+    """Hold out a random ``test_size`` share (or number) of each user's rows.
+
+    ``round(test_size * count)`` rows (halves up) or ``test_size`` rows for an
+    int, capped at ``count - 1`` so that every user keeps a training row.
+    """
+    rng = check_random_state(random_state)
+    rank, counts = _within_user_rank(codes, rng.random_sample(len(codes)))
+    if isinstance(test_size, numbers.Integral):
+        wanted = np.full(len(codes), int(test_size))
+    else:
+        wanted = np.floor(test_size * counts + 0.5).astype(np.int64)
+    return rank < np.minimum(wanted, counts - 1)
 
 
 def _split_from_mask(test_mask: np.ndarray):
@@ -631,13 +652,7 @@ def train_test_split(X, y=None, *, test_size=0.2, strategy="user", random_state=
         test_mask = np.zeros(n_rows, dtype=bool)
         test_mask[rng.permutation(n_rows)[:n_test]] = True
     else:
-        rng = check_random_state(random_state)
-        rank, counts = _within_user_rank(codes, rng.random_sample(n_rows))
-        if isinstance(test_size, numbers.Integral):
-            wanted = np.full(n_rows, int(test_size))
-        else:
-            wanted = np.floor(test_size * counts + 0.5).astype(np.int64)
-        test_mask = rank < np.minimum(wanted, counts - 1)
+        test_mask = _user_holdout_mask(codes, test_size, random_state)
         if not test_mask.any():
             raise ValueError(
                 f"strategy='user' with test_size={test_size!r} holds out no row: "
@@ -649,3 +664,63 @@ def train_test_split(X, y=None, *, test_size=0.2, strategy="user", random_state=
     if y is not None:
         result += [_safe_indexing(y, train), _safe_indexing(y, test)]
     return tuple(result)
+
+
+class UserHoldout:
+    """A user-aware validation split for the neural models' ``train_split``.
+
+    Holds out a random ``valid_size`` share of each user's rows (every user
+    keeps a training row), so that the validation rows are items each user
+    is known to like and that the model did not train on. A random row split
+    would let a user's training rows mask their validation items in a
+    ranking metric; this one keeps the two apart. The held-out rows are left
+    out of the model's ``interactions_`` as well.
+
+    Parameters
+    ----------
+    valid_size : float or int, default=0.1
+        Share of each user's rows (float in (0, 1)) or number of rows per
+        user (int >= 1) held out, rounded as in :func:`train_test_split`.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the choice of rows.
+
+    Examples
+    --------
+    >>> from sk_recsys.model_selection import UserHoldout
+    >>> import numpy as np
+    >>> holdout = UserHoldout(0.5, random_state=0)
+    >>> holdout.mask(np.array([0, 0, 0, 0, 1])).sum()  # 2 of user 0, none of 1
+    np.int64(2)
+    """
+
+    def __init__(self, valid_size=0.1, random_state=None):
+        self.valid_size = valid_size
+        self.random_state = random_state
+
+    def mask(self, user_codes: np.ndarray) -> np.ndarray:
+        """Boolean mask of the held-out rows, given each row's user index.
+
+        Parameters
+        ----------
+        user_codes : ndarray of int of shape (n_rows,)
+
+        Returns
+        -------
+        held_out : ndarray of bool of shape (n_rows,)
+        """
+        try:
+            _check_test_size(self.valid_size)
+        except ValueError:
+            raise ValueError(
+                "valid_size must be a float in (0, 1) (a share of each user's rows) "
+                f"or an int >= 1 (rows per user), got {self.valid_size!r}."
+            ) from None
+        return _user_holdout_mask(
+            np.asarray(user_codes), self.valid_size, self.random_state
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"UserHoldout(valid_size={self.valid_size!r}, "
+            f"random_state={self.random_state!r})"
+        )

@@ -23,6 +23,9 @@ _BUILTINS = {
     "item_knn": "sk_recsys.models.knn:ItemKNN",
     "user_knn": "sk_recsys.models.knn:UserKNN",
     "ease": "sk_recsys.models.ease:EASE",
+    "mf": "sk_recsys.models.mf:MatrixFactorization",
+    "dmf": "sk_recsys.models.dmf:DeepMF",
+    "neumf": "sk_recsys.models.neumf:NeuMF",
 }
 
 # Plugins whose import failed in this process; they are left out from then on.

@@ -429,7 +429,9 @@ def check_recommender(estimator, *, expected_failed_checks=None):
         An unfitted instance; it is cloned, never modified.
     expected_failed_checks : dict of str to str, default=None
         Checks (sk_recsys or scikit-learn names) the estimator is known to
-        fail, each with the reason; they are skipped.
+        fail, each with the reason; they are skipped. An estimator may also
+        declare its own in a method ``_expected_failed_checks()`` (the
+        neural models list skorch's by-design departures there).
 
     Raises
     ------
@@ -442,7 +444,10 @@ def check_recommender(estimator, *, expected_failed_checks=None):
     >>> from sk_recsys.utils.estimator_checks import check_recommender
     >>> check_recommender(Popularity())  # raises if a rule is broken
     """
-    expected = dict(expected_failed_checks or {})
+    expected = {
+        **getattr(estimator, "_expected_failed_checks", dict)(),
+        **(expected_failed_checks or {}),
+    }
     data = _Data()
     name = type(estimator).__name__
     for check in _CHECKS:

@@ -1,0 +1,229 @@
+"""Matrix factorisation through skorch: explicit (MSE) or implicit (BPR, BCE)."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..data import SliceIterator
+from ..nn import BPRLoss, MatrixFactorizationModule, RatingMSELoss, SampledBCELoss
+from ._neural import NeuralRecommender
+
+__all__ = ["MatrixFactorization"]
+
+# History entries whose outer products are summed at once by the fold-in.
+_FOLD_IN_ENTRIES = 4096
+
+
+class MatrixFactorization(NeuralRecommender):
+    """Matrix factorisation, ``min |R - U V^T|^2 + l2 (|U|^2 + |V|^2)``.
+
+    Each user and item gets a vector of ``n_factors`` numbers (plus biases);
+    a score is ``mu + b_u + b_i + <p_u, q_i>``. The loss decides what is
+    fitted:
+
+    * ``"mse"``: the squared error to the ratings ``y`` (explicit feedback;
+      ``predict`` is then on the rating scale);
+    * ``"bpr"``: Bayesian personalised ranking, each observed item above
+      ``n_negatives`` sampled ones (implicit feedback);
+    * ``"bce"``: log loss with observed items as 1 and sampled items as 0;
+    * ``"auto"`` (default): ``"mse"`` when ``fit`` gets ``y``, else
+      ``"bpr"``.
+
+    The penalty ``l2`` applies to the vectors each batch touches, as in the
+    per-rating form of the objective; ``optimizer__weight_decay`` works too.
+    Ranking scores the whole catalog with one matrix product per chunk of
+    users on ``device``. New users are folded in from ``history=`` by
+    solving for their vector with the item vectors fixed (ridge regression on
+    their ratings for ``"mse"``; for the ranking losses, the implicit
+    least-squares fold-in with unobserved items weighted
+    ``len(history) / n_items``).
+
+    Parameters
+    ----------
+    n_factors : int, default=64
+        Dimension of the user and item vectors.
+    loss : {"auto", "mse", "bpr", "bce"}, default="auto"
+    n_negatives : int, default=4
+        Negatives sampled per observed row for ``"bpr"`` and ``"bce"``.
+    negative_sampling : {"uniform", "popularity"}, default="uniform"
+        How negatives are drawn (see :class:`~sk_recsys.data.NegativeSampler`).
+    l2 : float, default=1e-4
+        Weight of the squared norm of the batch's vectors in the loss.
+    lr : float, default=1e-3
+    max_epochs : int, default=20
+    batch_size : int, default=1024
+    optimizer : torch optimizer class, default=torch.optim.Adam
+    train_split : UserHoldout or None, default=None
+    callbacks : list or None, default=None
+    device : str, default="cpu"
+    random_state : int, RandomState instance or None, default=None
+    **kwargs
+        Every other skorch parameter (see :class:`NeuralRecommender`).
+
+    Attributes
+    ----------
+    module_ : MatrixFactorizationModule
+        The trained vectors: ``module_.user_factors.weight`` etc.
+    loss_ : str
+        The loss used (``"auto"`` resolved).
+    history_ : skorch History
+        Losses (and validation scores) per epoch.
+    users_, items_, n_users_, n_items_, interactions_
+        See :class:`sk_recsys.base.RecommenderMixin`.
+
+    Examples
+    --------
+    >>> from sk_recsys.datasets import make_interactions
+    >>> from sk_recsys.models import MatrixFactorization
+    >>> X, y = make_interactions(200, 100, random_state=0, return_X_y=True)
+    >>> model = MatrixFactorization(n_factors=16, max_epochs=5, random_state=0)
+    >>> model.fit(X, y).loss_
+    'mse'
+    >>> ids, scores = model.recommend([0, 1], k=3)
+    >>> ids.shape
+    (2, 3)
+    """
+
+    _parameter_constraints = {
+        "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "loss": [StrOptions({"auto", "mse", "bpr", "bce"})],
+        "n_negatives": [Interval(numbers.Integral, 1, None, closed="left")],
+        "negative_sampling": [StrOptions({"uniform", "popularity"})],
+        "l2": [Interval(numbers.Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_factors=64,
+        *,
+        loss="auto",
+        n_negatives=4,
+        negative_sampling="uniform",
+        l2=1e-4,
+        module=MatrixFactorizationModule,
+        criterion=None,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=20,
+        batch_size=1024,
+        iterator_train=SliceIterator,
+        iterator_valid=SliceIterator,
+        train_split=None,
+        callbacks=None,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            iterator_train=iterator_train,
+            iterator_valid=iterator_valid,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+            **kwargs,
+        )
+        self.n_factors = n_factors
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.negative_sampling = negative_sampling
+        self.l2 = l2
+
+    def _configure(self, data):
+        self.loss_ = (
+            ("mse" if data.y is not None else "bpr")
+            if self.loss == "auto"
+            else self.loss
+        )
+        if self.loss_ == "mse" and data.y is None:
+            raise ValueError(
+                "loss='mse' fits ratings, but y is None; pass y or use loss='bpr' "
+                "or 'bce' for implicit feedback."
+            )
+
+    def _module_params(self):
+        explicit = self.loss_ == "mse"
+        return {
+            "n_users": self.n_users_,
+            "n_items": self.n_items_,
+            "n_factors": self.n_factors,
+            "global_bias": self.global_mean_ if explicit else 0.0,
+            "user_bias": explicit,
+        }
+
+    def _default_criterion(self):
+        return {"mse": RatingMSELoss, "bpr": BPRLoss, "bce": SampledBCELoss}[
+            self.loss_
+        ]()
+
+    def _n_negatives(self):
+        return 0 if self.loss_ == "mse" else self.n_negatives
+
+    def _negative_distribution(self):
+        return self.negative_sampling
+
+    def _predicts_ratings(self):
+        return self.loss_ == "mse"
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The loss plus ``l2`` times the batch vectors' mean squared norm."""
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if not self.l2:
+            return loss
+        items = y_pred.items
+        if y_pred.negatives is not None:
+            items = torch.cat([items, y_pred.negatives.reshape(-1)])
+        return loss + self.l2 * self.module_.penalty(y_pred.users, items)
+
+    def _score_history(self, rows):
+        """Fold in users given by sparse rows: solve for their vectors."""
+        self._set_training(False)
+        module = self.module_
+        with torch.no_grad():
+            items = module.item_factors.weight
+            n_rows, n_factors = rows.shape[0], items.shape[1]
+            explicit = self.loss_ == "mse"
+            coo = rows.tocoo()
+            owner = self._device_tensor(coo.row.astype(np.int64))
+            columns = self._device_tensor(coo.col.astype(np.int64))
+            # Solve for [p_u, b_u] with the item vectors [q_j, 1] fixed.
+            design = torch.cat([items, torch.ones_like(items[:, :1])], dim=1)
+            size = n_factors + 1
+            if explicit:
+                residual = self._device_tensor(coo.data.astype(np.float32)) - (
+                    module.global_bias + module.item_bias.weight[columns, 0]
+                )
+            else:
+                residual = torch.ones(len(owner), device=items.device)
+            gram = torch.zeros(n_rows, size, size, device=items.device)
+            target = torch.zeros(n_rows, size, device=items.device)
+            for start in range(0, len(owner), _FOLD_IN_ENTRIES):
+                part = slice(start, start + _FOLD_IN_ENTRIES)
+                vectors = design[columns[part]]
+                gram.index_add_(
+                    0, owner[part], vectors[:, :, None] * vectors[:, None, :]
+                )
+                target.index_add_(0, owner[part], vectors * residual[part, None])
+            counts = torch.bincount(owner, minlength=n_rows).to(items.dtype)
+            ridge = max(self.l2, 1e-4) * counts.clamp(min=1.0)
+            gram = gram + ridge[:, None, None] * torch.eye(size, device=items.device)
+            if not explicit:
+                # Unobserved items pull towards 0 with a total weight equal to
+                # the observed ones (implicit ALS's fold-in).
+                everything = design.T @ design / len(design)
+                gram = gram + counts[:, None, None] * everything
+            solution = torch.linalg.solve(gram, target)
+            bias = solution[:, -1] if explicit else None
+            return module.score_vectors(solution[:, :-1], bias)

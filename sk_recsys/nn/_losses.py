@@ -1,0 +1,149 @@
+"""Losses for recommendation, as torch modules taking ``(y_pred, y_true)``.
+
+Sampled losses receive ``y_pred`` as a :class:`ScoredBatch`: the scores of
+the observed (user, item) pairs and of negatives sampled for each.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+__all__ = [
+    "BPRLoss",
+    "NormalizedCrossEntropyLoss",
+    "RatingMSELoss",
+    "SampledBCELoss",
+    "ScoredBatch",
+]
+
+
+class ScoredBatch(NamedTuple):
+    """Scores of one training batch.
+
+    Attributes
+    ----------
+    positive : Tensor of shape (batch,)
+        Scores of the observed pairs.
+    negative : Tensor of shape (batch, n_negatives) or None
+        Scores of the sampled negatives.
+    users, items : LongTensor of shape (batch,)
+        The batch's pairs.
+    negatives : LongTensor of shape (batch, n_negatives) or None
+        The sampled negative items.
+    """
+
+    positive: torch.Tensor
+    negative: torch.Tensor | None
+    users: torch.Tensor
+    items: torch.Tensor
+    negatives: torch.Tensor | None
+
+
+class RatingMSELoss(nn.Module):
+    """Mean squared error between the scores of observed pairs and ``y``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import RatingMSELoss, ScoredBatch
+    >>> batch = ScoredBatch(torch.tensor([3.0, 4.0]), None, None, None, None)
+    >>> RatingMSELoss()(batch, torch.tensor([4.0, 4.0])).item()
+    0.5
+    """
+
+    def forward(self, y_pred: ScoredBatch, y_true) -> torch.Tensor:
+        return F.mse_loss(y_pred.positive, y_true)
+
+
+class BPRLoss(nn.Module):
+    """Bayesian personalised ranking: ``-log sigmoid(s_pos - s_neg)``, averaged.
+
+    Rendle et al., UAI 2009; with several negatives per positive every pair
+    counts once.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import BPRLoss, ScoredBatch
+    >>> scores = torch.tensor([2.0]), torch.tensor([[2.0]])
+    >>> batch = ScoredBatch(*scores, None, None, None)
+    >>> round(BPRLoss()(batch, None).item(), 4)  # -log(1/2)
+    0.6931
+    """
+
+    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
+        return -F.logsigmoid(y_pred.positive[:, None] - y_pred.negative).mean()
+
+
+class SampledBCELoss(nn.Module):
+    """Pointwise log loss: observed pairs are 1, sampled negatives 0.
+
+    The loss of NeuMF (He et al., WWW 2017), on logits, averaged over the
+    ``batch * (1 + n_negatives)`` terms.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import SampledBCELoss, ScoredBatch
+    >>> scores = torch.tensor([0.0]), torch.tensor([[0.0]])
+    >>> batch = ScoredBatch(*scores, None, None, None)
+    >>> round(SampledBCELoss()(batch, None).item(), 4)
+    0.6931
+    """
+
+    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
+        positive = F.binary_cross_entropy_with_logits(
+            y_pred.positive, torch.ones_like(y_pred.positive), reduction="sum"
+        )
+        negative = F.binary_cross_entropy_with_logits(
+            y_pred.negative, torch.zeros_like(y_pred.negative), reduction="sum"
+        )
+        return (positive + negative) / (
+            y_pred.positive.numel() + y_pred.negative.numel()
+        )
+
+
+class NormalizedCrossEntropyLoss(nn.Module):
+    """Deep matrix factorisation's loss on probabilities (Xue et al., IJCAI 2017).
+
+    ``-(r / max_r) log p - (1 - r / max_r) log (1 - p)`` with ``r`` the rating
+    of an observed pair (1 without ratings) and 0 for a sampled negative;
+    probabilities are clipped to ``[eps, 1 - eps]``.
+
+    Parameters
+    ----------
+    max_rating : float, default=1.0
+        The largest rating, which normalises ``r`` to ``[0, 1]``.
+    eps : float, default=1e-6
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import NormalizedCrossEntropyLoss, ScoredBatch
+    >>> loss = NormalizedCrossEntropyLoss(max_rating=5.0)
+    >>> scores = torch.tensor([0.5]), torch.tensor([[0.5]])
+    >>> batch = ScoredBatch(*scores, None, None, None)
+    >>> round(loss(batch, torch.tensor([5.0])).item(), 4)  # both terms log 2
+    0.6931
+    """
+
+    def __init__(self, max_rating=1.0, eps=1e-6):
+        super().__init__()
+        self.max_rating = max_rating
+        self.eps = eps
+
+    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
+        positive = y_pred.positive.clamp(self.eps, 1 - self.eps)
+        negative = y_pred.negative.clamp(self.eps, 1 - self.eps)
+        target = (
+            torch.ones_like(positive)
+            if y_true is None
+            else (y_true / self.max_rating).clamp(0.0, 1.0)
+        )
+        total = -(target * positive.log() + (1 - target) * (1 - positive).log()).sum()
+        total = total - (1 - negative).log().sum()
+        return total / (positive.numel() + negative.numel())
