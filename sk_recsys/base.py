@@ -54,8 +54,10 @@ from .metrics._ranking import check_k
 __all__ = ["FitData", "RecommenderMixin"]
 
 # Scores are computed for this many (user, item) cells at a time, which bounds
-# peak memory at a few tens of MB whatever the number of users.
+# peak memory at a few tens of MB whatever the number of users; on a GPU,
+# larger blocks keep the device busy (512 MB of float32 scores).
 _CHUNK_CELLS = 1 << 22
+_GPU_CHUNK_CELLS = 1 << 27
 
 
 class FitData(NamedTuple):
@@ -95,8 +97,9 @@ def _as_tensor(scores) -> torch.Tensor:
     )
 
 
-def _chunks(n_rows: int, n_cols: int):
-    step = max(1, _CHUNK_CELLS // max(n_cols, 1))
+def _chunks(n_rows: int, n_cols: int, device="cpu"):
+    cells = _GPU_CHUNK_CELLS if torch.device(device).type == "cuda" else _CHUNK_CELLS
+    step = max(1, cells // max(n_cols, 1))
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))
 
@@ -221,6 +224,10 @@ class RecommenderMixin:
     def _predicts_ratings(self) -> bool:
         return False
 
+    def _scoring_device(self):
+        """Where ``_score_users`` puts its scores (sizes the scoring chunks)."""
+        return "cpu"
+
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._gather_pairs(users, items, self._score_users)
 
@@ -233,7 +240,7 @@ class RecommenderMixin:
         distinct, inverse = np.unique(users, return_inverse=True)
         order = np.argsort(inverse, kind="stable")
         bounds = np.searchsorted(inverse[order], np.arange(len(distinct) + 1))
-        for chunk in _chunks(len(distinct), self.n_items_):
+        for chunk in _chunks(len(distinct), self.n_items_, self._scoring_device()):
             scores = _as_tensor(score_rows(distinct[chunk]))
             rows = order[bounds[chunk.start] : bounds[chunk.stop]]
             local = torch.from_numpy(inverse[rows] - chunk.start).to(scores.device)
@@ -421,7 +428,7 @@ class RecommenderMixin:
             item_codes = self._codes(check_ids(items, name="items"), users=False)
         n_cols = self.n_items_ if item_codes is None else len(item_codes)
         out = np.empty((len(codes), n_cols), dtype=np.float32)
-        for chunk in _chunks(len(codes), self.n_items_):
+        for chunk in _chunks(len(codes), self.n_items_, self._scoring_device()):
             scores = self._user_scores(codes[chunk])
             if item_codes is not None:
                 # Unknown items read an extra column of -inf.
@@ -481,7 +488,7 @@ class RecommenderMixin:
         history = self._history_matrix(history, users)
         top_ids = np.empty((len(users), k), dtype=np.int64)
         top_scores = np.empty((len(users), k), dtype=np.float32)
-        for chunk in _chunks(len(users), self.n_items_):
+        for chunk in _chunks(len(users), self.n_items_, self._scoring_device()):
             chunk_history = None if history is None else history[chunk]
             scores = self._user_scores(codes[chunk], chunk_history)
             if exclude_seen:

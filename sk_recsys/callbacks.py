@@ -84,11 +84,10 @@ class RankingScoring(Callback):
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None or len(dataset_valid) == 0:
             return
-        codes = dataset_valid.X.cpu().numpy()
         y = None if dataset_valid.y is None else dataset_valid.y.cpu().numpy()
         rows = Interactions(
-            np.asarray(net.users_)[codes[:, 0]],
-            np.asarray(net.items_)[codes[:, 1]],
+            np.asarray(net.users_)[dataset_valid.users.cpu().numpy()],
+            np.asarray(net.items_)[dataset_valid.items.cpu().numpy()],
             None if y is None else y.astype(np.float64),
             2,
         )

@@ -87,7 +87,7 @@ def _load(args) -> tuple[pd.DataFrame, np.ndarray | None, list, str]:
                 )
             y = X.pop(args.rating_column).to_numpy(dtype=float)
         name = str(path)
-    if args.implicit:
+    if not args.use_ratings:
         y = None
     if args.cv:
         splits = list(UserKFold(args.cv, random_state=args.random_state).split(X))
@@ -102,7 +102,11 @@ def _load(args) -> tuple[pd.DataFrame, np.ndarray | None, list, str]:
         )
         splits = [(X_train.index.to_numpy(), X_test.index.to_numpy())]
         protocol = "per-user 80/20 holdout"
-    feedback = "implicit feedback" if y is None else "ratings as weights"
+    feedback = (
+        "implicit feedback (--use-ratings fits on y)"
+        if y is None
+        else "ratings passed to fit as y"
+    )
     n_users, n_items = X.iloc[:, 0].nunique(), X.iloc[:, 1].nunique()
     description = (
         f"{name}: {n_users} users, {n_items} items, {len(X)} interactions "
@@ -184,15 +188,17 @@ def _parser() -> argparse.ArgumentParser:
         help="N-fold UserKFold cross-validation instead of one holdout split",
     )
     evaluate.add_argument(
-        "--implicit",
+        "--use-ratings",
         action="store_true",
-        help="ignore ratings: fit on interactions only",
+        help="pass ratings to fit as y (default: fit on the interactions only, "
+        "the usual protocol for top-K ranking)",
     )
     evaluate.add_argument(
         "--rating-column",
         default=None,
         metavar="NAME",
-        help="for a CSV: the column holding ratings or weights",
+        help="for a CSV: the column holding ratings or weights (used with "
+        "--use-ratings)",
     )
     evaluate.add_argument(
         "--random-state", type=int, default=0, help="seed (default 0)"

@@ -66,12 +66,18 @@ def test_evaluate_cross_validates_a_csv_file(capsys, tmp_path):
                 "2",
                 "--rating-column",
                 "rating",
+                "--use-ratings",
             ]
         )
         == 0
     )
     out = capsys.readouterr().out
-    assert "UserKFold(2)" in out and "ratings as weights" in out
+    assert "UserKFold(2)" in out and "ratings passed to fit as y" in out
+
+
+def test_evaluate_fits_on_interactions_only_by_default(capsys):
+    assert main(["evaluate", "--models", "popularity"]) == 0
+    assert "implicit feedback (--use-ratings fits on y)" in capsys.readouterr().out
 
 
 def test_bad_arguments_exit_with_a_message(tmp_path):

@@ -276,11 +276,12 @@ def test_slice_iterator_covers_every_row_once_per_epoch():
     dataset = InteractionDataset(np.arange(10), np.arange(10) % 3, np.arange(10.0))
     torch.manual_seed(0)
     batches = list(SliceIterator(dataset, batch_size=4, shuffle=True))
-    assert [len(X) for X, _ in batches] == [4, 4, 2]
-    seen = torch.cat([X[:, 0] for X, _ in batches]).sort().values
+    assert [len(users) for (users, _), _ in batches] == [4, 4, 2]
+    seen = torch.cat([users for (users, _), _ in batches]).sort().values
     assert seen.tolist() == list(range(10))
-    for X, y in batches:  # rows stay aligned with their y
-        assert torch.equal(X[:, 0].to(torch.float32), y)
+    for (users, items), y in batches:  # rows stay aligned
+        assert torch.equal(users.to(torch.float32), y)
+        assert torch.equal(items, users % 3)
     assert len(SliceIterator(dataset, batch_size=4, drop_last=True)) == 2
 
 

@@ -30,22 +30,21 @@ class InteractionDataset:
 
     Attributes
     ----------
-    X : LongTensor of shape (n_rows, 2)
-        ``[user, item]`` per row, on ``device``.
+    users, items : LongTensor of shape (n_rows,)
+        On ``device``, each contiguous.
     y : FloatTensor of shape (n_rows,) or None
 
     Examples
     --------
     >>> from sk_recsys.data import InteractionDataset
     >>> data = InteractionDataset([0, 1], [2, 3], [4.0, 5.0])
-    >>> len(data), data.X.tolist(), data.y.tolist()
-    (2, [[0, 2], [1, 3]], [4.0, 5.0])
+    >>> len(data), data.users.tolist(), data.items.tolist(), data.y.tolist()
+    (2, [0, 1], [2, 3], [4.0, 5.0])
     """
 
     def __init__(self, users, items, y=None, *, device="cpu"):
-        users = torch.as_tensor(np.asarray(users), dtype=torch.long)
-        items = torch.as_tensor(np.asarray(items), dtype=torch.long)
-        self.X = torch.stack([users, items], dim=1).to(device)
+        self.users = torch.as_tensor(np.asarray(users), dtype=torch.long).to(device)
+        self.items = torch.as_tensor(np.asarray(items), dtype=torch.long).to(device)
         self.y = (
             None
             if y is None
@@ -53,15 +52,15 @@ class InteractionDataset:
         )
 
     def __len__(self) -> int:
-        return len(self.X)
+        return len(self.users)
 
 
 class SliceIterator:
     """Batches of an :class:`InteractionDataset` by slicing its tensors.
 
     A drop-in ``iterator_train`` / ``iterator_valid`` for skorch: it takes the
-    dataset and keyword arguments, and yields ``(X_batch, y_batch)`` with no
-    per-sample Python work. Shuffling draws one permutation per epoch on the
+    dataset and keyword arguments, and yields ``((users, items), y)`` batches
+    with no per-sample Python work. Shuffling draws one permutation per epoch on the
     data's device from torch's global generator (seeded by ``random_state``).
 
     Parameters
@@ -77,7 +76,7 @@ class SliceIterator:
     --------
     >>> from sk_recsys.data import InteractionDataset, SliceIterator
     >>> batches = SliceIterator(InteractionDataset(range(5), range(5)), batch_size=2)
-    >>> len(batches), [len(X) for X, _ in batches]
+    >>> len(batches), [len(users) for (users, items), y in batches]
     (3, [2, 2, 1])
     """
 
@@ -94,16 +93,16 @@ class SliceIterator:
         return math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        X, y = self.dataset.X, self.dataset.y
-        n = len(X)
-        order = torch.randperm(n, device=X.device) if self.shuffle else None
+        users, items, y = self.dataset.users, self.dataset.items, self.dataset.y
+        n = len(users)
+        order = torch.randperm(n, device=users.device) if self.shuffle else None
         stop = n - n % self.batch_size if self.drop_last else n
         for start in range(0, stop, self.batch_size):
             if order is None:
                 rows = slice(start, start + self.batch_size)
             else:
                 rows = order[start : start + self.batch_size]
-            yield X[rows], (None if y is None else y[rows])
+            yield (users[rows], items[rows]), (None if y is None else y[rows])
 
 
 class NegativeSampler:

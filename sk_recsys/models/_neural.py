@@ -358,7 +358,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         return iterator(dataset, **kwargs)
 
     def _forward_batch(self, Xi) -> ScoredBatch:
-        users, items = Xi[:, 0], Xi[:, 1]
+        users, items = Xi
         positive = self.module_(users, items)
         n_negatives = self._n_negatives()
         if not n_negatives:
@@ -416,6 +416,9 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         history = self.history_ or []
         return len(history), len(history[-1]["batches"]) if len(history) else 0
 
+    def _scoring_device(self):
+        return self.device
+
     def _device_tensor(self, values) -> torch.Tensor:
         return torch.as_tensor(np.asarray(values), device=self.device)
 
@@ -452,7 +455,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 if param.default is not inspect.Parameter.empty:
                     defaults[name] = param.default
         shown = []
-        for name, value in self.get_params(deep=False).items():
+        for name, value in sorted(self.get_params(deep=False).items()):
             if name.startswith("_"):
                 continue
             if name in defaults and defaults[name] is value:

@@ -121,6 +121,9 @@ class EASE(RecommenderMixin, BaseEstimator):
             device = resolve_device(self.device, fallback=True)
             self._coef_device_ = torch.from_numpy(self.coef_).to(device)
 
+    def _scoring_device(self):
+        return self._coef_device_.device
+
     def _score_history(self, rows):
         if self.binarize:
             rows = rows != 0

@@ -9,7 +9,13 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..data import SliceIterator
-from ..nn import BPRLoss, MatrixFactorizationModule, RatingMSELoss, SampledBCELoss
+from ..nn import (
+    BPRLoss,
+    MatrixFactorizationModule,
+    RatingMSELoss,
+    SampledBCELoss,
+    SampledSoftmaxLoss,
+)
 from ._neural import NeuralRecommender
 
 __all__ = ["MatrixFactorization"]
@@ -30,11 +36,14 @@ class MatrixFactorization(NeuralRecommender):
     * ``"bpr"``: Bayesian personalised ranking, each observed item above
       ``n_negatives`` sampled ones (implicit feedback);
     * ``"bce"``: log loss with observed items as 1 and sampled items as 0;
+    * ``"softmax"``: cross-entropy of each observed item against its
+      ``n_negatives`` sampled ones (use tens to hundreds of negatives);
     * ``"auto"`` (default): ``"mse"`` when ``fit`` gets ``y``, else
       ``"bpr"``.
 
     The penalty ``l2`` applies to the vectors each batch touches, as in the
     per-rating form of the objective; ``optimizer__weight_decay`` works too.
+    Rating predictions are clipped to the range of ``y`` seen in ``fit``.
     Ranking scores the whole catalog with one matrix product per chunk of
     users on ``device``. New users are folded in from ``history=`` by
     solving for their vector with the item vectors fixed (ridge regression on
@@ -46,15 +55,18 @@ class MatrixFactorization(NeuralRecommender):
     ----------
     n_factors : int, default=64
         Dimension of the user and item vectors.
-    loss : {"auto", "mse", "bpr", "bce"}, default="auto"
+    loss : {"auto", "mse", "bpr", "bce", "softmax"}, default="auto"
     n_negatives : int, default=4
         Negatives sampled per observed row for ``"bpr"`` and ``"bce"``.
     negative_sampling : {"uniform", "popularity"}, default="uniform"
         How negatives are drawn (see :class:`~sk_recsys.data.NegativeSampler`).
-    l2 : float, default=1e-4
-        Weight of the squared norm of the batch's vectors in the loss.
-    lr : float, default=1e-3
-    max_epochs : int, default=20
+    l2 : float or "auto", default="auto"
+        Weight of the mean squared norm of the batch's vectors in the loss;
+        ``"auto"`` is 0.1 for ``"mse"`` and 0.01 for the ranking losses
+        (the best of a coarse search on MovieLens-100K, see
+        ``benchmarks/README.md``).
+    lr : float, default=3e-3
+    max_epochs : int, default=30
     batch_size : int, default=1024
     optimizer : torch optimizer class, default=torch.optim.Adam
     train_split : UserHoldout or None, default=None
@@ -70,6 +82,8 @@ class MatrixFactorization(NeuralRecommender):
         The trained vectors: ``module_.user_factors.weight`` etc.
     loss_ : str
         The loss used (``"auto"`` resolved).
+    l2_ : float
+        The penalty used (``"auto"`` resolved).
     history_ : skorch History
         Losses (and validation scores) per epoch.
     users_, items_, n_users_, n_items_, interactions_
@@ -90,10 +104,10 @@ class MatrixFactorization(NeuralRecommender):
 
     _parameter_constraints = {
         "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
-        "loss": [StrOptions({"auto", "mse", "bpr", "bce"})],
+        "loss": [StrOptions({"auto", "mse", "bpr", "bce", "softmax"})],
         "n_negatives": [Interval(numbers.Integral, 1, None, closed="left")],
         "negative_sampling": [StrOptions({"uniform", "popularity"})],
-        "l2": [Interval(numbers.Real, 0, None, closed="left")],
+        "l2": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -103,12 +117,12 @@ class MatrixFactorization(NeuralRecommender):
         loss="auto",
         n_negatives=4,
         negative_sampling="uniform",
-        l2=1e-4,
+        l2="auto",
         module=MatrixFactorizationModule,
         criterion=None,
         optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=20,
+        lr=3e-3,
+        max_epochs=30,
         batch_size=1024,
         iterator_train=SliceIterator,
         iterator_valid=SliceIterator,
@@ -142,16 +156,18 @@ class MatrixFactorization(NeuralRecommender):
         self.l2 = l2
 
     def _configure(self, data):
-        self.loss_ = (
-            ("mse" if data.y is not None else "bpr")
-            if self.loss == "auto"
-            else self.loss
-        )
-        if self.loss_ == "mse" and data.y is None:
+        loss = self.loss
+        if loss == "auto":
+            loss = "mse" if data.y is not None else "bpr"
+        if loss == "mse" and data.y is None:
             raise ValueError(
                 "loss='mse' fits ratings, but y is None; pass y or use loss='bpr' "
                 "or 'bce' for implicit feedback."
             )
+        self.loss_ = loss
+        self.l2_ = (0.1 if loss == "mse" else 0.01) if self.l2 == "auto" else self.l2
+        if data.y is not None and len(data.y):
+            self.rating_range_ = (float(data.y.min()), float(data.y.max()))
 
     def _module_params(self):
         explicit = self.loss_ == "mse"
@@ -164,9 +180,13 @@ class MatrixFactorization(NeuralRecommender):
         }
 
     def _default_criterion(self):
-        return {"mse": RatingMSELoss, "bpr": BPRLoss, "bce": SampledBCELoss}[
-            self.loss_
-        ]()
+        losses = {
+            "mse": RatingMSELoss,
+            "bpr": BPRLoss,
+            "bce": SampledBCELoss,
+            "softmax": SampledSoftmaxLoss,
+        }
+        return losses[self.loss_]()
 
     def _n_negatives(self):
         return 0 if self.loss_ == "mse" else self.n_negatives
@@ -180,12 +200,18 @@ class MatrixFactorization(NeuralRecommender):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The loss plus ``l2`` times the batch vectors' mean squared norm."""
         loss = super().get_loss(y_pred, y_true, X=X, training=training)
-        if not self.l2:
+        if not self.l2_:
             return loss
         items = y_pred.items
         if y_pred.negatives is not None:
             items = torch.cat([items, y_pred.negatives.reshape(-1)])
-        return loss + self.l2 * self.module_.penalty(y_pred.users, items)
+        return loss + self.l2_ * self.module_.penalty(y_pred.users, items)
+
+    def _predict_pairs(self, users, items):
+        scores = super()._predict_pairs(users, items)
+        if self.loss_ == "mse":
+            scores = np.clip(scores, *self.rating_range_)
+        return scores
 
     def _score_history(self, rows):
         """Fold in users given by sparse rows: solve for their vectors."""
@@ -217,7 +243,7 @@ class MatrixFactorization(NeuralRecommender):
                 )
                 target.index_add_(0, owner[part], vectors * residual[part, None])
             counts = torch.bincount(owner, minlength=n_rows).to(items.dtype)
-            ridge = max(self.l2, 1e-4) * counts.clamp(min=1.0)
+            ridge = max(self.l2_, 1e-4) * counts.clamp(min=1.0)
             gram = gram + ridge[:, None, None] * torch.eye(size, device=items.device)
             if not explicit:
                 # Unobserved items pull towards 0 with a total weight equal to

@@ -35,7 +35,9 @@ class NeuMF(NeuralRecommender):
         Dropout after each MLP layer.
     n_negatives : int, default=4
     negative_sampling : {"uniform", "popularity"}, default="uniform"
-    lr, max_epochs, batch_size, optimizer, train_split, callbacks, device, random_state
+    lr : float, default=1e-3
+    max_epochs : int, default=30
+    batch_size, optimizer, train_split, callbacks, device, random_state
         See :class:`NeuralRecommender`.
     **kwargs
         Every other skorch parameter.
@@ -77,7 +79,7 @@ class NeuMF(NeuralRecommender):
         criterion=None,
         optimizer=torch.optim.Adam,
         lr=1e-3,
-        max_epochs=20,
+        max_epochs=30,
         batch_size=1024,
         iterator_train=SliceIterator,
         iterator_valid=SliceIterator,

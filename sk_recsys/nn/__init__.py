@@ -11,6 +11,7 @@ from ._losses import (
     NormalizedCrossEntropyLoss,
     RatingMSELoss,
     SampledBCELoss,
+    SampledSoftmaxLoss,
     ScoredBatch,
 )
 from ._mf import MatrixFactorizationModule
@@ -24,6 +25,7 @@ __all__ = [
     "NormalizedCrossEntropyLoss",
     "RatingMSELoss",
     "SampledBCELoss",
+    "SampledSoftmaxLoss",
     "ScoredBatch",
     "gather_rows",
 ]

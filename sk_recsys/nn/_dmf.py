@@ -147,16 +147,20 @@ class DeepMFModule(nn.Module):
         return F.normalize(self.user_tower(owner, columns, data, n_rows), dim=-1)
 
     def user_vectors(self, users) -> torch.Tensor:
-        flat = users.reshape(-1)
-        owner, cols, vals = gather_rows(self.row_ptr, self.row_idx, self.row_val, flat)
-        vectors = self.users_from_rows(owner, cols, vals, len(flat))
-        return vectors.reshape(*users.shape, -1)
+        # A batch repeats users and items: run each tower once per distinct id.
+        distinct, inverse = torch.unique(users, return_inverse=True)
+        owner, cols, vals = gather_rows(
+            self.row_ptr, self.row_idx, self.row_val, distinct
+        )
+        return self.users_from_rows(owner, cols, vals, len(distinct))[inverse]
 
     def item_vectors(self, items) -> torch.Tensor:
-        flat = items.reshape(-1)
-        owner, rows, vals = gather_rows(self.col_ptr, self.col_idx, self.col_val, flat)
-        vectors = F.normalize(self.item_tower(owner, rows, vals, len(flat)), dim=-1)
-        return vectors.reshape(*items.shape, -1)
+        distinct, inverse = torch.unique(items, return_inverse=True)
+        owner, rows, vals = gather_rows(
+            self.col_ptr, self.col_idx, self.col_val, distinct
+        )
+        vectors = self.item_tower(owner, rows, vals, len(distinct))
+        return F.normalize(vectors, dim=-1)[inverse]
 
     def forward(self, users, items) -> torch.Tensor:
         """Predicted probabilities ``max(mu, cos)`` of (user, item) pairs."""

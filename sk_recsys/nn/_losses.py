@@ -17,6 +17,7 @@ __all__ = [
     "NormalizedCrossEntropyLoss",
     "RatingMSELoss",
     "SampledBCELoss",
+    "SampledSoftmaxLoss",
     "ScoredBatch",
 ]
 
@@ -105,6 +106,28 @@ class SampledBCELoss(nn.Module):
         return (positive + negative) / (
             y_pred.positive.numel() + y_pred.negative.numel()
         )
+
+
+class SampledSoftmaxLoss(nn.Module):
+    """Cross-entropy of the observed item against its sampled negatives.
+
+    ``-log softmax([s_pos, s_neg_1, ..., s_neg_n])[0]``: with enough
+    negatives it approaches the full softmax over the catalog, a strong
+    ranking objective for dot-product models.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import SampledSoftmaxLoss, ScoredBatch
+    >>> scores = torch.tensor([0.0]), torch.tensor([[0.0, 0.0, 0.0]])
+    >>> batch = ScoredBatch(*scores, None, None, None)
+    >>> round(SampledSoftmaxLoss()(batch, None).item(), 4)  # log 4
+    1.3863
+    """
+
+    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
+        logits = torch.cat([y_pred.positive[:, None], y_pred.negative], dim=1)
+        return -F.log_softmax(logits, dim=1)[:, 0].mean()
 
 
 class NormalizedCrossEntropyLoss(nn.Module):
