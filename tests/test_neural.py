@@ -48,7 +48,7 @@ def test_mf_mse_predicts_ratings_better_than_the_mean(data):
         MatrixFactorization(n_factors=16, loss="bpr", lr=0.01, **FAST),
         MatrixFactorization(n_factors=16, loss="bce", lr=0.01, **FAST),
         NeuMF(n_factors=8, hidden=(16, 8), lr=0.005, **FAST),
-        DeepMF(n_factors=16, hidden=(32,), lr=0.005, **FAST),
+        DeepMF(n_factors=16, hidden=(32,), lr=0.002, **FAST),
     ],
     ids=["mf-bpr", "mf-bce", "neumf", "dmf"],
 )
@@ -71,6 +71,23 @@ def test_hyperparameters_are_validated_in_fit(data):
         model = MatrixFactorization(**bad)  # __init__ only stores
         with pytest.raises(ValueError):
             model.fit(X_train, y_train)
+
+
+def test_seeded_fits_are_identical_whatever_the_thread_count(data):
+    X_train, _, _, _ = data
+    threads = torch.get_num_threads()
+    try:
+        fits = []
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            fits.append(DeepMF(n_factors=8, hidden=(16,), **FAST).fit(X_train))
+    finally:
+        torch.set_num_threads(threads)
+    users = np.asarray(fits[0].users_)[:20]
+    np.testing.assert_array_equal(
+        fits[0].score_items(users), fits[1].score_items(users)
+    )
+    assert not torch.are_deterministic_algorithms_enabled()
 
 
 def test_random_state_gives_identical_fits_and_leaves_torch_rng_alone(data):
@@ -163,6 +180,21 @@ def test_pickle_save_params_and_load_params(data, tmp_path):
     fresh = clone(model).set_params(max_epochs=0).fit(X_train, y_train)
     fresh.load_params(f_params=str(path))
     np.testing.assert_allclose(fresh.score_items(users), expected)
+
+
+def test_a_model_saved_for_the_gpu_loads_on_a_cpu_only_machine(data):
+    """The state skorch moves between devices is the only device state."""
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    X_train, _, _, _ = data
+    model = DeepMF(n_factors=8, hidden=(16,), **FAST).fit(X_train)
+    users = np.asarray(model.users_)[:10]
+    expected = model.score_items(users)
+    model.device = "cuda"  # as if it had been trained on a GPU
+    with pytest.warns(UserWarning, match="(?i)cuda"):
+        restored = pickle.loads(pickle.dumps(model))
+    assert torch.device(restored.device).type == "cpu"
+    np.testing.assert_allclose(restored.score_items(users), expected)
 
 
 def test_mf_fold_in_serves_new_users_from_their_history(data, baseline):

@@ -93,12 +93,36 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
     device : str, default="cpu"
         Training and scoring device (``"cuda"`` for a GPU).
     random_state : int, RandomState instance or None, default=None
-        Seeds initialisation, shuffling, negative sampling and dropout, so
-        that two fits are identical; torch's global generator is restored
-        after ``fit``.
+        Seeds initialisation, shuffling, negative sampling and dropout, and
+        selects torch's deterministic kernels during ``fit``, so that two fits
+        are identical whatever the number of threads; torch's global
+        generator and determinism setting are restored after ``fit``.
     **kwargs
         Any other skorch parameter (``warm_start``, ``optimizer__*``,
         ``module__*``, ``callbacks__*``, ``iterator_train__*``...).
+
+    Examples
+    --------
+    A BPR model on the MF module in a dozen lines:
+
+    >>> from sk_recsys.models import NeuralRecommender
+    >>> from sk_recsys.nn import BPRLoss, MatrixFactorizationModule
+    >>> class TinyBPR(NeuralRecommender):
+    ...     def __init__(self, n_factors=8, *, module=MatrixFactorizationModule,
+    ...                  **kwargs):
+    ...         super().__init__(module, **kwargs)
+    ...         self.n_factors = n_factors
+    ...     def _module_params(self):
+    ...         return {"n_users": self.n_users_, "n_items": self.n_items_,
+    ...                 "n_factors": self.n_factors, "user_bias": False}
+    ...     def _default_criterion(self):
+    ...         return BPRLoss()
+    ...     def _n_negatives(self):
+    ...         return 1
+    >>> X = [[user, item] for user in range(20) for item in range(user % 5, 30, 5)]
+    >>> model = TinyBPR(max_epochs=2, random_state=0).fit(X)
+    >>> model.recommend([0], k=3)[0].shape
+    (1, 3)
     """
 
     def __init__(
@@ -135,6 +159,11 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             **kwargs,
         )
         self.random_state = random_state
+
+    #: A model's own defaults for skorch parameters (e.g. more epochs); a
+    #: subclass passes ``**{**self._skorch_defaults, **kwargs}`` up, so what
+    #: the user gives wins, and clone (which passes everything) round-trips.
+    _skorch_defaults: dict = {}
 
     _parameter_constraints = {
         "lr": [Interval(numbers.Real, 0, None, closed="neither")],
@@ -194,9 +223,17 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         device = torch.device(self.device)
         devices = [device.index or 0] if device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
-            torch.manual_seed(seed)
-            yield
+        # Parallel scatter-adds (embedding-bag and indexing backward) sum in
+        # thread order; deterministic kernels make seeded fits repeatable.
+        deterministic = torch.are_deterministic_algorithms_enabled()
+        warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+        try:
+            torch.use_deterministic_algorithms(True, warn_only=True)
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(seed)
+                yield
+        finally:
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
 
     @contextlib.contextmanager
     def _training(self):
@@ -357,15 +394,19 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             kwargs.setdefault("shuffle", training)
         return iterator(dataset, **kwargs)
 
-    def _forward_batch(self, Xi) -> ScoredBatch:
+    def _forward_batch(self, Xi, yi=None) -> ScoredBatch:
         users, items = Xi
-        positive = self.module_(users, items)
+        positive = self._score_positives(users, items, yi)
         n_negatives = self._n_negatives()
         if not n_negatives:
             return ScoredBatch(positive, None, users, items, None)
         negatives = self._sampler_.sample(users, n_negatives)
         negative = self.module_(users[:, None], negatives)
         return ScoredBatch(positive, negative, users, items, negatives)
+
+    def _score_positives(self, users, items, y):
+        """Scores of a batch's observed pairs (a model may treat them apart)."""
+        return self.module_(users, items)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The criterion on a :class:`~sk_recsys.nn.ScoredBatch`."""
@@ -375,7 +416,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         """Score a batch (and its sampled negatives), backpropagate the loss."""
         self._set_training(True)
         Xi, yi = batch
-        y_pred = self._forward_batch(Xi)
+        y_pred = self._forward_batch(Xi, yi)
         loss = self.get_loss(y_pred, yi, X=Xi, training=True)
         loss.backward()
         return {"loss": loss, "y_pred": y_pred}
@@ -385,7 +426,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         self._set_training(False)
         Xi, yi = batch
         with torch.no_grad():
-            y_pred = self._forward_batch(Xi)
+            y_pred = self._forward_batch(Xi, yi)
             loss = self.get_loss(y_pred, yi, X=Xi, training=False)
         return {"loss": loss, "y_pred": y_pred}
 
@@ -395,10 +436,6 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             "check_no_attributes_set_in_init": (
                 "skorch's NeuralNet.__init__ sets history_, initialized_ and "
                 "virtual_params_."
-            ),
-            "check_do_not_raise_errors_in_init_or_set_params": (
-                "skorch's set_params initialises callbacks and routes nested "
-                "parameters as soon as they are set."
             ),
             "check_set_params": (
                 "skorch's get_params exposes its private _params_to_validate set, "
@@ -454,6 +491,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             for name, param in inspect.signature(init).parameters.items():
                 if param.default is not inspect.Parameter.empty:
                     defaults[name] = param.default
+        defaults.update(self._skorch_defaults)
         shown = []
         for name, value in sorted(self.get_params(deep=False).items()):
             if name.startswith("_"):

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..data import SliceIterator
 from ..nn import DeepMFModule, NormalizedCrossEntropyLoss
 from ._neural import NeuralRecommender
 
@@ -71,36 +70,9 @@ class DeepMF(NeuralRecommender):
         n_negatives=4,
         negative_sampling="uniform",
         module=DeepMFModule,
-        criterion=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=20,
-        batch_size=1024,
-        iterator_train=SliceIterator,
-        iterator_valid=SliceIterator,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        device="cpu",
-        random_state=None,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            iterator_train=iterator_train,
-            iterator_valid=iterator_valid,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-            **kwargs,
-        )
+        super().__init__(module, **{**self._skorch_defaults, **kwargs})
         self.n_factors = n_factors
         self.hidden = hidden
         self.n_negatives = n_negatives
@@ -125,6 +97,14 @@ class DeepMF(NeuralRecommender):
             "n_factors": self.n_factors,
             "hidden": tuple(self.hidden),
         }
+
+    def _score_positives(self, users, items, y):
+        # A training pair is in its own tower inputs: leave it out, or the
+        # towers learn to spot it instead of learning taste.
+        if not self.module_.training:
+            return self.module_(users, items)
+        value = torch.ones_like(users, dtype=torch.float32) if y is None else y
+        return self.module_(users, items, leave_out=value / self.max_rating_)
 
     def _on_new_interactions(self):
         params = self._module_params()

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..data import SliceIterator
 from ..nn import (
     BPRLoss,
     MatrixFactorizationModule,
@@ -102,6 +101,8 @@ class MatrixFactorization(NeuralRecommender):
     (2, 3)
     """
 
+    _skorch_defaults = {"lr": 3e-3, "max_epochs": 30}
+
     _parameter_constraints = {
         "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
         "loss": [StrOptions({"auto", "mse", "bpr", "bce", "softmax"})],
@@ -119,36 +120,9 @@ class MatrixFactorization(NeuralRecommender):
         negative_sampling="uniform",
         l2="auto",
         module=MatrixFactorizationModule,
-        criterion=None,
-        optimizer=torch.optim.Adam,
-        lr=3e-3,
-        max_epochs=30,
-        batch_size=1024,
-        iterator_train=SliceIterator,
-        iterator_valid=SliceIterator,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        device="cpu",
-        random_state=None,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            iterator_train=iterator_train,
-            iterator_valid=iterator_valid,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-            **kwargs,
-        )
+        super().__init__(module, **{**self._skorch_defaults, **kwargs})
         self.n_factors = n_factors
         self.loss = loss
         self.n_negatives = n_negatives

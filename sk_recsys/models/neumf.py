@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import numbers
 
-import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..data import SliceIterator
 from ..nn import NeuMFModule, SampledBCELoss
 from ._neural import NeuralRecommender
 
@@ -59,6 +57,8 @@ class NeuMF(NeuralRecommender):
     (1, 3)
     """
 
+    _skorch_defaults = {"max_epochs": 30}
+
     _parameter_constraints = {
         "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
         "hidden": [tuple, list],
@@ -76,36 +76,9 @@ class NeuMF(NeuralRecommender):
         n_negatives=4,
         negative_sampling="uniform",
         module=NeuMFModule,
-        criterion=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=30,
-        batch_size=1024,
-        iterator_train=SliceIterator,
-        iterator_valid=SliceIterator,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        device="cpu",
-        random_state=None,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            iterator_train=iterator_train,
-            iterator_valid=iterator_valid,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-            **kwargs,
-        )
+        super().__init__(module, **{**self._skorch_defaults, **kwargs})
         self.n_factors = n_factors
         self.hidden = hidden
         self.dropout = dropout

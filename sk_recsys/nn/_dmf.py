@@ -68,10 +68,13 @@ class _Tower(nn.Module):
         self.layers = nn.Sequential(*layers)
         nn.init.normal_(self.bag.weight, std=0.01)
 
-    def forward(self, owner, columns, data, n_rows) -> torch.Tensor:
+    def first(self, owner, columns, data, n_rows) -> torch.Tensor:
+        """The first layer's pre-activation: a weighted bag of the row."""
         offsets = torch.searchsorted(owner, torch.arange(n_rows, device=owner.device))
-        hidden = self.bag(columns, offsets, per_sample_weights=data) + self.bias
-        return self.layers(hidden)
+        return self.bag(columns, offsets, per_sample_weights=data) + self.bias
+
+    def forward(self, owner, columns, data, n_rows) -> torch.Tensor:
+        return self.layers(self.first(owner, columns, data, n_rows))
 
 
 class DeepMFModule(nn.Module):
@@ -162,10 +165,34 @@ class DeepMFModule(nn.Module):
         vectors = self.item_tower(owner, rows, vals, len(distinct))
         return F.normalize(vectors, dim=-1)[inverse]
 
-    def forward(self, users, items) -> torch.Tensor:
-        """Predicted probabilities ``max(mu, cos)`` of (user, item) pairs."""
-        cosine = (self.user_vectors(users) * self.item_vectors(items)).sum(-1)
-        return cosine.clamp(min=self.min_similarity)
+    def forward(self, users, items, leave_out=None) -> torch.Tensor:
+        """Predicted probabilities ``max(mu, cos)`` of (user, item) pairs.
+
+        ``leave_out`` (training positives): the pair's own value in the
+        matrix, removed from both towers' inputs so that a tower cannot score
+        a pair by spotting it in its input row.
+        """
+        if leave_out is None:
+            cosine = (self.user_vectors(users) * self.item_vectors(items)).sum(-1)
+            return cosine.clamp(min=self.min_similarity)
+        user_hidden = self._first(
+            self.user_tower, self.row_ptr, self.row_idx, self.row_val, users
+        )
+        item_hidden = self._first(
+            self.item_tower, self.col_ptr, self.col_idx, self.col_val, items
+        )
+        weight = leave_out[:, None]
+        user_hidden = user_hidden - weight * self.user_tower.bag.weight[items]
+        item_hidden = item_hidden - weight * self.item_tower.bag.weight[users]
+        user = F.normalize(self.user_tower.layers(user_hidden), dim=-1)
+        item = F.normalize(self.item_tower.layers(item_hidden), dim=-1)
+        return (user * item).sum(-1).clamp(min=self.min_similarity)
+
+    @staticmethod
+    def _first(tower, indptr, indices, values, rows) -> torch.Tensor:
+        distinct, inverse = torch.unique(rows, return_inverse=True)
+        owner, cols, vals = gather_rows(indptr, indices, values, distinct)
+        return tower.first(owner, cols, vals, len(distinct))[inverse]
 
     def all_item_vectors(self) -> torch.Tensor:
         n_items = len(self.col_ptr) - 1
