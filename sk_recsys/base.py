@@ -200,15 +200,19 @@ class RecommenderMixin:
         if holdout is not None:
             held = np.asarray(holdout.mask(user_codes), dtype=bool)
             data = data.subset(~held)._replace(held_out=data.subset(held))
-        self.interactions_ = interaction_matrix(
-            data.users, data.items, data.y, shape=(self.n_users_, self.n_items_)
-        )
-        self.item_popularity_ = np.bincount(
-            self.interactions_.indices, minlength=self.n_items_
+        self._set_interactions(
+            interaction_matrix(
+                data.users, data.items, data.y, shape=(self.n_users_, self.n_items_)
+            )
         )
         self.global_mean_ = 1.0 if data.y is None else float(data.y.mean())
         self.n_features_in_ = rows.n_features
         return data
+
+    def _set_interactions(self, matrix: sp.csr_matrix) -> None:
+        """Store the training matrix and the popularity derived from it."""
+        self.interactions_ = matrix
+        self.item_popularity_ = np.bincount(matrix.indices, minlength=self.n_items_)
 
     # ---------------------------------------------------------------- hooks
 

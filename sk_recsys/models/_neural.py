@@ -341,10 +341,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{type(self).__name__} was fitted on ratings; pass y to partial_fit."
             )
         new = interaction_matrix(users, items, rows.y, shape=self.interactions_.shape)
-        self.interactions_ = sp.csr_matrix(self.interactions_ + new)
-        self.item_popularity_ = np.bincount(
-            self.interactions_.indices, minlength=self.n_items_
-        )
+        self._set_interactions(sp.csr_matrix(self.interactions_ + new))
         self._on_new_interactions()
         device = resolve_device(self.device)
         train = InteractionDataset(users, items, rows.y, device=device)
