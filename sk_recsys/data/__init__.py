@@ -10,6 +10,7 @@ negatives from :class:`NegativeSampler`.
 
 from ._batching import InteractionDataset, NegativeSampler, SliceIterator
 from ._encoding import encode_ids, interaction_matrix, lookup_ids
+from ._features import EncodedFeatures, FeatureEncoder
 from ._validation import (
     Interactions,
     check_features,
@@ -19,6 +20,8 @@ from ._validation import (
 )
 
 __all__ = [
+    "EncodedFeatures",
+    "FeatureEncoder",
     "InteractionDataset",
     "Interactions",
     "NegativeSampler",

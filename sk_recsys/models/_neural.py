@@ -191,9 +191,9 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
     def _negative_distribution(self) -> str:
         return "uniform"
 
-    def _configure(self, data) -> None:
+    def _configure(self, data, *, item_features=None, user_features=None) -> None:
         """Settle data-dependent settings (e.g. ``loss_``); raise if ``data``
-        cannot train this model."""
+        cannot train this model. The features were validated against ``X``."""
 
     # ------------------------------------------------------------- fitting
 
@@ -294,7 +294,9 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{previous[1]} items, but X has {self.n_users_} and "
                 f"{self.n_items_}; set warm_start=False to train anew."
             )
-        self._configure(data)
+        self._configure(
+            data, item_features=item_features, user_features=user_features
+        )
         train = InteractionDataset(data.users, data.items, data.y, device=device)
         valid = None
         if data.held_out is not None and len(data.held_out.users):

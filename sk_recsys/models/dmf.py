@@ -84,7 +84,7 @@ class DeepMF(NeuralRecommender):
         self.n_negatives = n_negatives
         self.negative_sampling = negative_sampling
 
-    def _configure(self, data):
+    def _configure(self, data, **features):
         values = self.interactions_.data
         self.max_rating_ = float(values.max()) if len(values) else 1.0
         if self.max_rating_ <= 0:

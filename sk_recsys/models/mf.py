@@ -14,13 +14,11 @@ from ..nn import (
     RatingMSELoss,
     SampledBCELoss,
     SampledSoftmaxLoss,
+    fold_in,
 )
 from ._neural import NeuralRecommender
 
 __all__ = ["MatrixFactorization"]
-
-# History entries whose outer products are summed at once by the fold-in.
-_FOLD_IN_ENTRIES = 4096
 
 
 class MatrixFactorization(NeuralRecommender):
@@ -129,7 +127,7 @@ class MatrixFactorization(NeuralRecommender):
         self.negative_sampling = negative_sampling
         self.l2 = l2
 
-    def _configure(self, data):
+    def _configure(self, data, **features):
         loss = self.loss
         if loss == "auto":
             loss = "mse" if data.y is not None else "bpr"
@@ -189,41 +187,35 @@ class MatrixFactorization(NeuralRecommender):
 
     def _score_history(self, rows):
         """Fold in users given by sparse rows: solve for their vectors."""
+        vectors, bias, _, _ = self._fold_in(rows)
+        with torch.no_grad():
+            return self.module_.score_vectors(vectors, bias)
+
+    def _fold_in(self, rows):
+        """``(vectors, user biases or None, normal matrices, design)`` of ``rows``."""
         self._set_training(False)
         module = self.module_
+        explicit = self.loss_ == "mse"
+        coo = rows.tocoo()
+        columns = self._device_tensor(coo.col.astype(np.int64))
         with torch.no_grad():
             items = module.item_factors.weight
-            n_rows, n_factors = rows.shape[0], items.shape[1]
-            explicit = self.loss_ == "mse"
-            coo = rows.tocoo()
-            owner = self._device_tensor(coo.row.astype(np.int64))
-            columns = self._device_tensor(coo.col.astype(np.int64))
             # Solve for [p_u, b_u] with the item vectors [q_j, 1] fixed.
             design = torch.cat([items, torch.ones_like(items[:, :1])], dim=1)
-            size = n_factors + 1
             if explicit:
-                residual = self._device_tensor(coo.data.astype(np.float32)) - (
+                targets = self._device_tensor(coo.data.astype(np.float32)) - (
                     module.global_bias + module.item_bias.weight[columns, 0]
                 )
             else:
-                residual = torch.ones(len(owner), device=items.device)
-            gram = torch.zeros(n_rows, size, size, device=items.device)
-            target = torch.zeros(n_rows, size, device=items.device)
-            for start in range(0, len(owner), _FOLD_IN_ENTRIES):
-                part = slice(start, start + _FOLD_IN_ENTRIES)
-                vectors = design[columns[part]]
-                gram.index_add_(
-                    0, owner[part], vectors[:, :, None] * vectors[:, None, :]
-                )
-                target.index_add_(0, owner[part], vectors * residual[part, None])
-            counts = torch.bincount(owner, minlength=n_rows).to(items.dtype)
-            ridge = max(self.l2_, 1e-4) * counts.clamp(min=1.0)
-            gram = gram + ridge[:, None, None] * torch.eye(size, device=items.device)
-            if not explicit:
-                # Unobserved items pull towards 0 with a total weight equal to
-                # the observed ones (implicit ALS's fold-in).
-                everything = design.T @ design / len(design)
-                gram = gram + counts[:, None, None] * everything
-            solution = torch.linalg.solve(gram, target)
-            bias = solution[:, -1] if explicit else None
-            return module.score_vectors(solution[:, :-1], bias)
+                targets = torch.ones(len(columns), device=items.device)
+            solution, gram = fold_in(
+                design,
+                self._device_tensor(coo.row.astype(np.int64)),
+                columns,
+                targets,
+                rows.shape[0],
+                l2=self.l2_,
+                implicit=not explicit,
+            )
+        bias = solution[:, -1] if explicit else None
+        return solution[:, :-1], bias, gram, design

@@ -5,9 +5,13 @@ broadcasting) and ``score_all(users)`` (scores of every item), which the
 estimators in :mod:`sk_recsys.models` train through skorch and rank with.
 """
 
+from ._content import ContentEncoder, ImageCNN, TextCNN, TextGRU
+from ._content_models import ContentModule, HybridModule, MultiTaskModule
 from ._dmf import DeepMFModule, gather_rows
+from ._fold_in import fold_in
 from ._losses import (
     BPRLoss,
+    MultiTaskLoss,
     NormalizedCrossEntropyLoss,
     RatingMSELoss,
     SampledBCELoss,
@@ -19,13 +23,22 @@ from ._neumf import NeuMFModule
 
 __all__ = [
     "BPRLoss",
+    "ContentEncoder",
+    "ContentModule",
     "DeepMFModule",
+    "HybridModule",
+    "ImageCNN",
     "MatrixFactorizationModule",
+    "MultiTaskLoss",
+    "MultiTaskModule",
     "NeuMFModule",
     "NormalizedCrossEntropyLoss",
     "RatingMSELoss",
     "SampledBCELoss",
     "SampledSoftmaxLoss",
     "ScoredBatch",
+    "TextCNN",
+    "TextGRU",
+    "fold_in",
     "gather_rows",
 ]

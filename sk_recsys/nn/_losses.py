@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 __all__ = [
     "BPRLoss",
+    "MultiTaskLoss",
     "NormalizedCrossEntropyLoss",
     "RatingMSELoss",
     "SampledBCELoss",
@@ -35,6 +36,8 @@ class ScoredBatch(NamedTuple):
         The batch's pairs.
     negatives : LongTensor of shape (batch, n_negatives) or None
         The sampled negative items.
+    rating : Tensor of shape (batch,) or None
+        Rating predictions of the observed pairs (multi-task models).
     """
 
     positive: torch.Tensor
@@ -42,6 +45,7 @@ class ScoredBatch(NamedTuple):
     users: torch.Tensor
     items: torch.Tensor
     negatives: torch.Tensor | None
+    rating: torch.Tensor | None = None
 
 
 class RatingMSELoss(nn.Module):
@@ -128,6 +132,36 @@ class SampledSoftmaxLoss(nn.Module):
     def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
         logits = torch.cat([y_pred.positive[:, None], y_pred.negative], dim=1)
         return -F.log_softmax(logits, dim=1)[:, 0].mean()
+
+
+class MultiTaskLoss(nn.Module):
+    """``task_weight * MSE(rating) + (1 - task_weight) * sampled log loss``.
+
+    The rating term needs ``y``; without it only the interaction term is
+    trained.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import MultiTaskLoss, ScoredBatch
+    >>> batch = ScoredBatch(torch.tensor([0.0]), torch.tensor([[0.0]]), None, None,
+    ...                     None, rating=torch.tensor([4.0]))
+    >>> loss = MultiTaskLoss(0.5)(batch, torch.tensor([3.0]))
+    >>> round(loss.item(), 4)  # (1 + log 2) / 2
+    0.8466
+    """
+
+    def __init__(self, task_weight=0.5):
+        super().__init__()
+        self.task_weight = task_weight
+        self.interaction = SampledBCELoss()
+
+    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
+        interaction = self.interaction(y_pred, None)
+        if y_true is None or y_pred.rating is None:
+            return interaction
+        rating = F.mse_loss(y_pred.rating, y_true)
+        return self.task_weight * rating + (1 - self.task_weight) * interaction
 
 
 class NormalizedCrossEntropyLoss(nn.Module):

@@ -26,6 +26,9 @@ _BUILTINS = {
     "mf": "sk_recsys.models.mf:MatrixFactorization",
     "dmf": "sk_recsys.models.dmf:DeepMF",
     "neumf": "sk_recsys.models.neumf:NeuMF",
+    "content": "sk_recsys.models.content:ContentRecommender",
+    "hybrid": "sk_recsys.models.hybrid:HybridRecommender",
+    "multitask": "sk_recsys.models.multitask:MultiTaskRecommender",
 }
 
 # Plugins whose import failed in this process; they are left out from then on.

@@ -1,0 +1,157 @@
+"""Content-based recommender: items are what their features say."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ..nn import BPRLoss, ContentModule, SampledBCELoss, SampledSoftmaxLoss, fold_in
+from ._neural import NeuralRecommender
+from ._side import SideInformationMixin
+
+__all__ = ["ContentRecommender"]
+
+_LOSSES = {"bpr": BPRLoss, "bce": SampledBCELoss, "softmax": SampledSoftmaxLoss}
+
+
+class ContentRecommender(SideInformationMixin, NeuralRecommender):
+    """Content-based recommendation with CNN/RNN text and CNN image encoders.
+
+    An item's vector is computed from its features only: numeric columns
+    through a ReLU layer, text through a 1-D CNN (``text_encoder="cnn"``:
+    convolutions and max-pooling) or a GRU (``"rnn"``), images through a
+    small CNN, the encodings fused by concatenation and a linear layer. A
+    user's vector is a learned embedding plus, when ``user_features`` are
+    given, the same kind of encoding of the user's features. The score is
+    their dot product, trained with a ranking loss on sampled negatives.
+
+    Because no item id enters the item tower, an item nobody interacted with
+    (present only in ``item_features``) is scored like any other: new-item
+    cold start. A new user is folded in from ``history=`` (their vector is
+    solved for against the item vectors), a user known only from
+    ``user_features`` is served from those, others by popularity. Without
+    ``item_features`` the item tower falls back to an id embedding, with a
+    warning.
+
+    Parameters
+    ----------
+    n_factors : int, default=64
+        Dimension of the user and item vectors.
+    text_encoder : {"cnn", "rnn"}, default="cnn"
+    image_encoder : {"cnn"}, default="cnn"
+    vocab_size : int, default=5000
+        Most frequent tokens kept from the text columns.
+    max_length : int, default=32
+        Tokens read per item.
+    encoder_width : int, default=64
+        Width of each modality's encoding.
+    loss : {"bpr", "bce", "softmax"}, default="bpr"
+    n_negatives : int, default=4
+    l2 : float, default=0.01
+        Weight of the batch vectors' mean squared norm.
+    lr : float, default=3e-3
+    max_epochs : int, default=20
+    batch_size, optimizer, train_split, callbacks, device, random_state
+        See :class:`NeuralRecommender`.
+    **kwargs
+        Every other skorch parameter.
+
+    Attributes
+    ----------
+    module_ : ContentModule
+    item_feature_encoder_, user_feature_encoder_ : FeatureEncoder or None
+        How the features were encoded (column kinds, vocabulary).
+    users_, items_, n_users_, n_items_, interactions_
+        See :class:`sk_recsys.base.RecommenderMixin`.
+
+    Examples
+    --------
+    >>> from sk_recsys.datasets import make_interactions
+    >>> from sk_recsys.models import ContentRecommender
+    >>> data = make_interactions(200, 100, random_state=0)
+    >>> model = ContentRecommender(n_factors=16, max_epochs=2, random_state=0)
+    >>> model.fit(data.X, item_features=data.item_features).recommend([0], k=3)[0].shape
+    (1, 3)
+    """
+
+    _skorch_defaults = {"lr": 3e-3}
+
+    _parameter_constraints = {
+        "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "loss": [StrOptions(set(_LOSSES))],
+        "n_negatives": [Interval(numbers.Integral, 1, None, closed="left")],
+        "l2": [Interval(numbers.Real, 0, None, closed="left")],
+        **SideInformationMixin._side_constraints,
+    }
+
+    def __init__(
+        self,
+        n_factors=64,
+        *,
+        text_encoder="cnn",
+        image_encoder="cnn",
+        vocab_size=5000,
+        max_length=32,
+        encoder_width=64,
+        loss="bpr",
+        n_negatives=4,
+        l2=0.01,
+        module=ContentModule,
+        **kwargs,
+    ):
+        super().__init__(module, **{**self._skorch_defaults, **kwargs})
+        self.n_factors = n_factors
+        self.text_encoder = text_encoder
+        self.image_encoder = image_encoder
+        self.vocab_size = vocab_size
+        self.max_length = max_length
+        self.encoder_width = encoder_width
+        self.loss = loss
+        self.n_negatives = n_negatives
+        self.l2 = l2
+
+    def _configure(self, data, *, item_features=None, user_features=None):
+        self._encode_side_information(item_features, user_features, needs_items=True)
+
+    def _module_params(self):
+        return {
+            "n_users": self.n_users_,
+            "n_items": self.n_items_,
+            "n_factors": self.n_factors,
+            "users_with_data": self._has_data(axis=1),
+            **self._side_module_params(),
+        }
+
+    def _default_criterion(self):
+        return _LOSSES[self.loss]()
+
+    def _n_negatives(self):
+        return self.n_negatives
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        """The ranking loss plus ``l2`` times the batch vectors' squared norm."""
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if not self.l2:
+            return loss
+        items = torch.cat([y_pred.items, y_pred.negatives.reshape(-1)])
+        return loss + self.l2 * self.module_.penalty(y_pred.users, items)
+
+    def _score_history(self, rows):
+        """Fold in users from their history: solve against the item vectors."""
+        self._set_training(False)
+        coo = rows.tocoo()
+        with torch.no_grad():
+            items = self.module_.all_item_vectors()
+            vectors, _ = fold_in(
+                items,
+                self._device_tensor(coo.row.astype(np.int64)),
+                self._device_tensor(coo.col.astype(np.int64)),
+                torch.ones(len(coo.row), device=items.device),
+                rows.shape[0],
+                l2=self.l2,
+                implicit=True,
+            )
+            return self.module_.score_vectors(vectors)

@@ -1,0 +1,338 @@
+"""Modules that learn from what items are: content, hybrid and multi-task."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ._content import ContentEncoder
+
+__all__ = ["ContentModule", "HybridModule", "MultiTaskModule"]
+
+# (user, item) pairs pushed through an MLP at once by score_all, times width.
+_SCORE_CELLS = 1 << 24
+
+
+def _encoder(features, out_dim, options):
+    if not features:
+        return None
+    return ContentEncoder(**features, out_dim=out_dim, **(options or {}))
+
+
+def _mlp(widths, out=1) -> nn.Sequential:
+    layers, previous = [], widths[0]
+    for width in widths[1:]:
+        layers += [nn.Linear(previous, width), nn.ReLU()]
+        previous = width
+    return nn.Sequential(*layers, nn.Linear(previous, out))
+
+
+def _pairwise(user_parts, item_parts, network) -> torch.Tensor:
+    """``network([user, item])`` for every user x item pair, a block at a time."""
+    n_items = len(item_parts)
+    width = user_parts.shape[1] + item_parts.shape[1]
+    step = max(1, _SCORE_CELLS // (n_items * width))
+    blocks = []
+    for start in range(0, len(user_parts), step):
+        users = user_parts[start : start + step]
+        pairs = torch.cat(
+            [
+                users[:, None, :].expand(-1, n_items, -1),
+                item_parts[None].expand(len(users), -1, -1),
+            ],
+            dim=-1,
+        )
+        blocks.append(network(pairs).squeeze(-1))
+    return torch.cat(blocks)
+
+
+class _CachedItems(nn.Module):
+    """Caches the vectors of all items between parameter updates."""
+
+    def _all_items(self, compute) -> torch.Tensor:
+        # An optimiser step bumps every parameter's version counter, so the
+        # key changes whenever the vectors could have.
+        key = (
+            *(p._version for p in self.parameters()),
+            next(self.parameters()).device,
+        )
+        cached = getattr(self, "_item_cache", None)
+        if self.training or cached is None or cached[0] != key:
+            with torch.no_grad():
+                cached = (key, compute())
+            if not self.training:
+                self._item_cache = cached
+        return cached[1]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state.pop("_item_cache", None)
+        return state
+
+
+class ContentModule(_CachedItems):
+    """Two towers: ``score(u, i) = <p_u, q_i>`` with ``q_i`` from the item's content.
+
+    ``q_i`` comes only from the item's features (no item id), so an item
+    nobody interacted with is scored like any other. ``p_u`` is a learned
+    embedding, plus the encoding of the user's features when given (users
+    without interactions rely on the features alone). Without item features
+    the item tower falls back to an id embedding (matrix factorisation).
+
+    Parameters
+    ----------
+    n_users, n_items : int
+    n_factors : int, default=64
+    item_content, user_content : dict or None
+        Keyword arguments of :class:`ContentEncoder` (``numeric``, ``text``,
+        ``images``).
+    encoder_options : dict or None
+        Shared encoder settings (``vocab_size``, ``text_encoder``, ``hidden``);
+        per-side ``vocab_size`` can be given inside the content dicts.
+    users_with_data : array-like of bool or None
+        Users that have training interactions; the others' embeddings are 0.
+    init_std : float, default=0.05
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import ContentModule
+    >>> module = ContentModule(3, 4, n_factors=2,
+    ...                        item_content={"numeric": torch.randn(4, 5)})
+    >>> module(torch.tensor([0, 1]), torch.tensor([3, 2])).shape
+    torch.Size([2])
+    >>> module.score_all(torch.tensor([0, 1, 2])).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(
+        self,
+        n_users,
+        n_items,
+        n_factors=64,
+        *,
+        item_content=None,
+        user_content=None,
+        encoder_options=None,
+        users_with_data=None,
+        init_std=0.05,
+    ):
+        super().__init__()
+        self.user_factors = nn.Embedding(n_users, n_factors)
+        nn.init.normal_(self.user_factors.weight, std=init_std)
+        self.item_encoder = _encoder(item_content, n_factors, encoder_options)
+        self.item_factors = None
+        if self.item_encoder is None:
+            self.item_factors = nn.Embedding(n_items, n_factors)
+            nn.init.normal_(self.item_factors.weight, std=init_std)
+        self.user_encoder = _encoder(user_content, n_factors, encoder_options)
+        mask = torch.ones(n_users) if users_with_data is None else users_with_data
+        self.register_buffer("user_mask", torch.as_tensor(mask, dtype=torch.float32))
+        self.n_items = n_items
+
+    def user_vectors(self, users) -> torch.Tensor:
+        vectors = self.user_factors(users) * self.user_mask[users, None]
+        if self.user_encoder is not None:
+            vectors = vectors + self.user_encoder(users)
+        return vectors
+
+    def item_vectors(self, items) -> torch.Tensor:
+        if self.item_encoder is None:
+            return self.item_factors(items)
+        return self.item_encoder(items)
+
+    def forward(self, users, items) -> torch.Tensor:
+        return (self.user_vectors(users) * self.item_vectors(items)).sum(-1)
+
+    def all_item_vectors(self) -> torch.Tensor:
+        device = self.user_factors.weight.device
+        return self._all_items(
+            lambda: self.item_vectors(torch.arange(self.n_items, device=device))
+        )
+
+    def score_vectors(self, user_vectors) -> torch.Tensor:
+        return user_vectors @ self.all_item_vectors().T
+
+    def score_all(self, users) -> torch.Tensor:
+        return self.score_vectors(self.user_vectors(users))
+
+    def penalty(self, users, items) -> torch.Tensor:
+        """Mean squared norm of the batch's user and item vectors."""
+        return (self.user_vectors(users) ** 2).sum(-1).mean() + (
+            self.item_vectors(items) ** 2
+        ).sum(-1).mean()
+
+
+class HybridModule(_CachedItems):
+    """``y = f(W1 x_content + W2 x_behaviour + b)``: an MLP over both signals.
+
+    ``x_behaviour`` is the user and item id embeddings, ``x_content`` the
+    encoded item (and user) features. During training the item's id
+    embedding is dropped with probability ``id_dropout``, and it is always 0
+    for items without training interactions, so the network learns to score
+    from content alone: a cold item is ranked from its features.
+
+    Parameters
+    ----------
+    n_users, n_items : int
+    n_factors : int, default=32
+        Size of each embedding and content encoding.
+    hidden : tuple of int, default=(64,)
+    id_dropout : float, default=0.3
+    item_content, user_content, encoder_options
+        As in :class:`ContentModule`.
+    items_with_data : array-like of bool or None
+        Items that have training interactions.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import HybridModule
+    >>> module = HybridModule(3, 4, n_factors=2, hidden=(4,),
+    ...                       item_content={"numeric": torch.randn(4, 5)})
+    >>> module(torch.tensor([0, 1]), torch.tensor([3, 2])).shape
+    torch.Size([2])
+    >>> module.score_all(torch.tensor([0, 1, 2])).shape
+    torch.Size([3, 4])
+    """
+
+    def __init__(
+        self,
+        n_users,
+        n_items,
+        n_factors=32,
+        *,
+        hidden=(64,),
+        id_dropout=0.3,
+        item_content=None,
+        user_content=None,
+        encoder_options=None,
+        items_with_data=None,
+    ):
+        super().__init__()
+        self.user_factors = nn.Embedding(n_users, n_factors)
+        self.item_factors = nn.Embedding(n_items, n_factors)
+        for table in (self.user_factors, self.item_factors):
+            nn.init.normal_(table.weight, std=0.01)
+        self.item_encoder = _encoder(item_content, n_factors, encoder_options)
+        self.user_encoder = _encoder(user_content, n_factors, encoder_options)
+        n_parts = 2 + (self.item_encoder is not None) + (self.user_encoder is not None)
+        self.mlp = _mlp((n_parts * n_factors, *tuple(hidden)))
+        mask = torch.ones(n_items) if items_with_data is None else items_with_data
+        self.register_buffer("item_mask", torch.as_tensor(mask, dtype=torch.float32))
+        self.id_dropout = id_dropout
+        self.n_items = n_items
+
+    def _user_parts(self, users) -> torch.Tensor:
+        parts = [self.user_factors(users)]
+        if self.user_encoder is not None:
+            parts.append(self.user_encoder(users))
+        return torch.cat(parts, dim=-1)
+
+    def _item_parts(self, items) -> torch.Tensor:
+        keep = self.item_mask[items]
+        if self.training and self.id_dropout:
+            keep = keep * (torch.rand_like(keep) >= self.id_dropout)
+        parts = [self.item_factors(items) * keep[..., None]]
+        if self.item_encoder is not None:
+            parts.append(self.item_encoder(items))
+        return torch.cat(parts, dim=-1)
+
+    def forward(self, users, items) -> torch.Tensor:
+        users, items = torch.broadcast_tensors(users, items)
+        parts = torch.cat([self._user_parts(users), self._item_parts(items)], dim=-1)
+        return self.mlp(parts).squeeze(-1)
+
+    def score_all(self, users) -> torch.Tensor:
+        device = self.user_factors.weight.device
+        items = self._all_items(
+            lambda: self._item_parts(torch.arange(self.n_items, device=device))
+        )
+        return _pairwise(self._user_parts(users), items, self.mlp)
+
+
+class MultiTaskModule(_CachedItems):
+    """A shared body with a rating head and an interaction head.
+
+    The body is an MLP over the user and item embeddings (and the item's
+    content encoding when given); ``rating`` is ``mu +`` a linear head, the
+    interaction logit another linear head. ``forward`` returns the logit,
+    the ranking score.
+
+    Parameters
+    ----------
+    n_users, n_items : int
+    n_factors : int, default=32
+    hidden : tuple of int, default=(64, 32)
+        Widths of the shared body.
+    global_bias : float, default=0.0
+        Initial ``mu`` of the rating head (the mean rating).
+    item_content, encoder_options
+        As in :class:`ContentModule`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import MultiTaskModule
+    >>> module = MultiTaskModule(3, 4, n_factors=2, hidden=(4,))
+    >>> rating, logit = module.both(torch.tensor([0]), torch.tensor([3]))
+    >>> rating.shape, logit.shape, module.score_all(torch.tensor([0, 1])).shape
+    (torch.Size([1]), torch.Size([1]), torch.Size([2, 4]))
+    """
+
+    def __init__(
+        self,
+        n_users,
+        n_items,
+        n_factors=32,
+        *,
+        hidden=(64, 32),
+        global_bias=0.0,
+        item_content=None,
+        encoder_options=None,
+    ):
+        super().__init__()
+        self.user_factors = nn.Embedding(n_users, n_factors)
+        self.item_factors = nn.Embedding(n_items, n_factors)
+        for table in (self.user_factors, self.item_factors):
+            nn.init.normal_(table.weight, std=0.01)
+        self.item_encoder = _encoder(item_content, n_factors, encoder_options)
+        n_parts = 2 + (self.item_encoder is not None)
+        widths = (n_parts * n_factors, *tuple(hidden))
+        self.body = nn.Sequential(*list(_mlp(widths, out=widths[-1]))[:-1])
+        self.rating_head = nn.Linear(widths[-1], 1)
+        self.interaction_head = nn.Linear(widths[-1], 1)
+        self.global_bias = nn.Parameter(torch.tensor(float(global_bias)))
+        self.n_items = n_items
+
+    def _item_parts(self, items) -> torch.Tensor:
+        parts = [self.item_factors(items)]
+        if self.item_encoder is not None:
+            parts.append(self.item_encoder(items))
+        return torch.cat(parts, dim=-1)
+
+    def both(self, users, items):
+        """``(rating, interaction logit)`` of (user, item) pairs."""
+        users, items = torch.broadcast_tensors(users, items)
+        hidden = self.body(
+            torch.cat([self.user_factors(users), self._item_parts(items)], dim=-1)
+        )
+        rating = self.rating_head(hidden).squeeze(-1) + self.global_bias
+        return rating, self.interaction_head(hidden).squeeze(-1)
+
+    def forward(self, users, items) -> torch.Tensor:
+        return self.both(users, items)[1]
+
+    def rating(self, users, items) -> torch.Tensor:
+        return self.both(users, items)[0]
+
+    def score_all(self, users) -> torch.Tensor:
+        device = self.user_factors.weight.device
+        items = self._all_items(
+            lambda: self._item_parts(torch.arange(self.n_items, device=device))
+        )
+        return _pairwise(
+            self.user_factors(users),
+            items,
+            lambda block: self.interaction_head(self.body(block)),
+        )
