@@ -51,7 +51,7 @@ from .data import (
 )
 from .metrics._ranking import check_k
 
-__all__ = ["FitData", "RecommenderMixin"]
+__all__ = ["FitData", "RecommenderMixin", "explanation_frame"]
 
 # Scores are computed for this many (user, item) cells at a time, which bounds
 # peak memory at a few tens of MB whatever the number of users; on a GPU,
@@ -116,6 +116,37 @@ def _padding_id(ids: np.ndarray):
     return -1
 
 
+def explanation_frame(reasons, weights, n: int) -> pd.DataFrame:
+    """The ``n`` reasons with the largest weights, as ``explain`` returns them.
+
+    Parameters
+    ----------
+    reasons : sequence
+        What each weight is about (an item id, a feature name...).
+    weights : array-like of float
+        How much each reason adds to the score.
+    n : int
+
+    Returns
+    -------
+    explanation : DataFrame
+        Columns ``reason`` and ``weight``, largest weight first.
+
+    Examples
+    --------
+    >>> from sk_recsys.base import explanation_frame
+    >>> explanation_frame(["tea", "jam", "pie"], [0.1, 0.7, -0.2], 2)
+      reason  weight
+    0    jam     0.7
+    1    tea     0.1
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    order = np.argsort(-weights, kind="stable")[:n]
+    return pd.DataFrame(
+        {"reason": [reasons[k] for k in order], "weight": weights[order]}
+    )
+
+
 class RecommenderMixin:
     """Mixin implementing the recommender contract on top of ``_score_users``.
 
@@ -146,8 +177,8 @@ class RecommenderMixin:
     >>> from sklearn.base import BaseEstimator
     >>> from sk_recsys.base import RecommenderMixin
     >>> class MostRated(RecommenderMixin, BaseEstimator):
-    ...     def fit(self, X, y=None):
-    ...         self._fit_interactions(X, y)
+    ...     def fit(self, X, y=None, **fit_params):
+    ...         self._fit_interactions(X, y, **fit_params)
     ...         return self
     ...     def _score_users(self, users):
     ...         return np.tile(self.item_popularity_, (len(users), 1))
@@ -372,6 +403,20 @@ class RecommenderMixin:
         known = items >= 0
         return interaction_matrix(
             np.asarray(row_ids)[known], items[known], values[known], shape=shape
+        )
+
+    def _explain_codes(self, user, item, n):
+        """Indices of ``user`` and ``item`` for ``explain`` (-1 when unknown)."""
+        self._check_fitted()
+        n = check_k(n)
+        users = check_ids(user, name="user")
+        items = check_ids(item, name="item")
+        if len(users) != 1 or len(items) != 1:
+            raise ValueError("explain takes one user id and one item id.")
+        return (
+            int(self._codes(users, users=True)[0]),
+            int(self._codes(items, users=False)[0]),
+            n,
         )
 
     # ------------------------------------------------------------ contract

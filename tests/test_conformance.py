@@ -53,8 +53,8 @@ def test_sklearn_compatible(estimator, check):
 class RecommendsSeenItems(RecommenderMixin, BaseEstimator):
     """Breaks the exclude_seen rule: returns the most popular items regardless."""
 
-    def fit(self, X, y=None):
-        self._fit_interactions(X, y)
+    def fit(self, X, y=None, **fit_params):
+        self._fit_interactions(X, y, **fit_params)
         return self
 
     def _score_users(self, users):
@@ -72,8 +72,8 @@ class ValidatesInInit(RecommenderMixin, BaseEstimator):
         self.alpha = alpha
         self.scale = 2 * alpha
 
-    def fit(self, X, y=None):
-        self._fit_interactions(X, y)
+    def fit(self, X, y=None, **fit_params):
+        self._fit_interactions(X, y, **fit_params)
         return self
 
     def _score_users(self, users):

@@ -141,7 +141,10 @@ def make_interactions(
         ``X`` (DataFrame ``user_id``, ``item_id``, ``timestamp`` in time
         order), ``y`` (ndarray of float ratings, or None), ``item_features``
         (DataFrame indexed by item id: ``title`` str, ``numeric_0..2`` float,
-        ``image`` arrays (3, image_size, image_size)), ``user_factors``,
+        ``image`` arrays (3, image_size, image_size)), ``user_features``
+        (DataFrame indexed by user id: ``numeric_0..2`` noisy copies of the
+        user's first latent factors, ``segment`` a categorical that is the
+        user's favourite category 70% of the time), ``user_factors``,
         ``item_factors``, ``item_categories`` (the planted truth) and
         ``DESCR``.
     (X, y) : tuple
@@ -223,6 +226,17 @@ def make_interactions(
     if return_X_y:
         return X, y
 
+    user_numeric = user_factors[:, :3] + 0.5 * rng.randn(n_users, 3)
+    segment = np.where(
+        rng.rand(n_users) < 0.7, favourite[:, 0], rng.randint(0, n_categories, n_users)
+    )
+    user_features = pd.DataFrame(
+        {
+            **{f"numeric_{j}": user_numeric[:, j] for j in range(3)},
+            "segment": pd.Categorical(segment, categories=range(n_categories)),
+        },
+        index=pd.Index(user_ids, name="user_id"),
+    )
     numeric = item_factors[:, :3] + 0.5 * rng.randn(n_items, 3)
     images = _images(categories, n_categories, image_size, rng)
     item_features = pd.DataFrame(
@@ -243,6 +257,7 @@ def make_interactions(
         X=X,
         y=y,
         item_features=item_features,
+        user_features=user_features,
         user_factors=user_factors,
         item_factors=item_factors,
         item_categories=categories,

@@ -5,10 +5,12 @@ holds out each user's latest rows, :class:`TemporalSplit` cuts all rows at one
 point in time, and :func:`train_test_split` makes one split by any of these
 rules. The splitters follow the scikit-learn protocol and work as ``cv=`` in
 ``GridSearchCV`` and ``cross_validate``. :class:`UserHoldout` is the
-validation split of the neural models (their ``train_split``).
+validation split of the neural models (their ``train_split``);
+:class:`ColdItemSplit` holds out whole items for new-item cold start.
 """
 
 from ._split import (
+    ColdItemSplit,
     LeaveLastOut,
     TemporalSplit,
     UserHoldout,
@@ -17,6 +19,7 @@ from ._split import (
 )
 
 __all__ = [
+    "ColdItemSplit",
     "LeaveLastOut",
     "TemporalSplit",
     "UserHoldout",

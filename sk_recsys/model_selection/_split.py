@@ -34,6 +34,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from ..data import check_interactions, get_column
 
 __all__ = [
+    "ColdItemSplit",
     "LeaveLastOut",
     "TemporalSplit",
     "UserHoldout",
@@ -724,3 +725,72 @@ class UserHoldout:
             f"UserHoldout(valid_size={self.valid_size!r}, "
             f"random_state={self.random_state!r})"
         )
+
+
+class ColdItemSplit(BaseCrossValidator):
+    """Hold out every interaction of a random sample of items: one split.
+
+    The test items never appear in training, so the split measures how well
+    a model recommends new items from their features (new-item cold start).
+    Pass the features of all items (test items included) to ``fit`` as
+    ``item_features``: the held-out items then belong to the catalog without
+    interactions, and a content model can rank them. Users whose every item
+    was held out appear only in the test set (they are cold users too).
+
+    Parameters
+    ----------
+    test_size : float or int, default=0.1
+        Share of the distinct items (float in (0, 1), rounded up) or number
+        of items (int >= 1) held out.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the choice of items.
+
+    Examples
+    --------
+    >>> from sk_recsys.model_selection import ColdItemSplit
+    >>> X = [["ann", "tea"], ["bob", "tea"], ["ann", "jam"], ["cid", "pie"]]
+    >>> train, test = next(ColdItemSplit(1, random_state=0).split(X))
+    >>> sorted({X[i][1] for i in test}) in (["tea"], ["jam"], ["pie"])
+    True
+    >>> {X[i][1] for i in train} & {X[i][1] for i in test}
+    set()
+    """
+
+    def __init__(self, test_size=0.1, random_state=None):
+        _check_test_size(test_size)
+        self.test_size = test_size
+        self.random_state = random_state
+
+    def split(self, X, y=None, groups=None):
+        """Generate the one split: the rows of the sampled items are the test set.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_interactions, >= 2)
+            Interaction rows; column 1 holds the item ids.
+        y, groups : ignored
+            Exist for API compatibility (``groups`` with a warning).
+
+        Yields
+        ------
+        train, test : ndarray of int
+            Sorted row indices.
+        """
+        _warn_groups(self, groups)
+        rows = check_interactions(X)
+        _check_lengths(len(rows.items), y=y)
+        codes, distinct = pd.factorize(rows.items)
+        n_test = _n_test_rows(self.test_size, len(distinct))
+        rng = check_random_state(self.random_state)
+        held = np.zeros(len(distinct), dtype=bool)
+        held[rng.permutation(len(distinct))[:n_test]] = True
+        yield _split_from_mask(held[codes])
+
+    def get_n_splits(self, X=None, y=None, groups=None):
+        """Return 1: there is one split.
+
+        Returns
+        -------
+        n_splits : int
+        """
+        return 1

@@ -4,8 +4,8 @@ from ._neural import NeuralRecommender
 from .content import ContentRecommender
 from .dmf import DeepMF
 from .ease import EASE
-from .knn import ItemKNN, UserKNN
 from .hybrid import HybridRecommender
+from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
 from .multitask import MultiTaskRecommender
 from .neumf import NeuMF

@@ -294,9 +294,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{previous[1]} items, but X has {self.n_users_} and "
                 f"{self.n_items_}; set warm_start=False to train anew."
             )
-        self._configure(
-            data, item_features=item_features, user_features=user_features
-        )
+        self._configure(data, item_features=item_features, user_features=user_features)
         train = InteractionDataset(data.users, data.items, data.y, device=device)
         valid = None
         if data.held_out is not None and len(data.held_out.users):

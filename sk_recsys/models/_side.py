@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..base import explanation_frame
 from ..data import FeatureEncoder, check_ids
 
 __all__ = ["SideInformationMixin"]
@@ -63,7 +64,8 @@ class SideInformationMixin:
             ).fit(features)
             encoded = encoder.transform(_rows_for(features, ids))
             content = {
-                name: value for name, value in encoded._asdict().items()
+                name: value
+                for name, value in encoded._asdict().items()
                 if value is not None
             }
             if "text" in content:
@@ -85,3 +87,43 @@ class SideInformationMixin:
         """Which users (axis=1) or items (axis=0) have training interactions."""
         counts = np.asarray((self.interactions_ != 0).sum(axis=axis)).ravel()
         return torch.as_tensor(counts > 0, dtype=torch.float32)
+
+    def _feature_explanation(self, attributions: dict, item: int, n: int):
+        """Reasons from gradient x input attributions of an item's features."""
+        encoder = self.item_feature_encoder_
+        reasons, weights = [], []
+        if "numeric" in attributions:
+            reasons += list(encoder.numeric_names_)
+            weights += attributions["numeric"].detach().tolist()
+        if "tokens" in attributions:
+            ids = self.module_.item_encoder.text[item].cpu().numpy()
+            per_token = {}
+            for token_id, weight in zip(
+                ids, attributions["tokens"].tolist(), strict=True
+            ):
+                if token_id:
+                    token = f"word {encoder.tokens_[token_id]!r}"
+                    per_token[token] = per_token.get(token, 0.0) + weight
+            reasons += list(per_token)
+            weights += list(per_token.values())
+        if "image" in attributions:
+            reasons.append("image")
+            weights.append(float(attributions["image"].detach()))
+        return reasons, weights
+
+    def _explain_with(self, user, item, n, extra_reasons=()):
+        """``explain`` for models whose module has ``attribute(user, item)``."""
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        self._set_training(False)
+        attributions = self.module_.attribute(
+            self._device_tensor(u), self._device_tensor(i)
+        )
+        reasons, weights = ([], [])
+        if self.item_feature_encoder_ is not None:
+            reasons, weights = self._feature_explanation(attributions, i, n)
+        for reason, value in zip(extra_reasons, attributions["extra"], strict=True):
+            reasons.append(reason)
+            weights.append(float(value.detach()))
+        return explanation_frame(reasons, weights, n)

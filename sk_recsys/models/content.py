@@ -8,7 +8,15 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..nn import BPRLoss, ContentModule, SampledBCELoss, SampledSoftmaxLoss, fold_in
+from ..base import explanation_frame
+from ..nn import (
+    BPRLoss,
+    ContentModule,
+    SampledBCELoss,
+    SampledSoftmaxLoss,
+    fold_in,
+    history_contributions,
+)
 from ._neural import NeuralRecommender
 from ._side import SideInformationMixin
 
@@ -138,6 +146,65 @@ class ContentRecommender(SideInformationMixin, NeuralRecommender):
             return loss
         items = torch.cat([y_pred.items, y_pred.negatives.reshape(-1)])
         return loss + self.l2 * self.module_.penalty(y_pred.users, items)
+
+    def explain(self, user, item, *, n=5):
+        """The item features that drive the score of ``item`` for ``user``.
+
+        Gradient x input of the score on the item's encoded features: one
+        reason per numeric dimension (standardised, so a feature at its mean
+        contributes nothing; a one-hot category reads ``"genre=Drama"``),
+        per word of the text (``"word 'space'"``) and one for the image. A
+        positive weight pushes the item up for this user. Without
+        ``item_features`` the reasons are the user's history items, as for
+        :class:`MatrixFactorization`.
+
+        Parameters
+        ----------
+        user, item : scalar
+            Raw ids.
+        n : int, default=5
+            Reasons returned.
+
+        Returns
+        -------
+        explanation : DataFrame
+            ``reason`` and ``weight``, largest first; empty for an unknown
+            user or item.
+
+        Examples
+        --------
+        >>> from sk_recsys.datasets import make_interactions
+        >>> from sk_recsys.models import ContentRecommender
+        >>> data = make_interactions(100, 50, random_state=0)
+        >>> model = ContentRecommender(n_factors=8, max_epochs=2, random_state=0)
+        >>> model.fit(data.X, item_features=data.item_features)  # doctest: +ELLIPSIS
+        ContentRecommender(...)
+        >>> model.explain(0, 3, n=2).shape
+        (2, 2)
+        """
+        if self.item_feature_encoder_ is not None:
+            return self._explain_with(user, item, n)
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        row = self.interactions_[[u]]
+        coo = row.tocoo()
+        self._set_training(False)
+        with torch.no_grad():
+            items = self.module_.all_item_vectors()
+            columns = self._device_tensor(coo.col.astype(np.int64))
+            targets = torch.ones(len(columns), device=items.device)
+            _, gram = fold_in(
+                items,
+                self._device_tensor(coo.row.astype(np.int64)),
+                columns,
+                targets,
+                1,
+                l2=self.l2,
+                implicit=True,
+            )
+            weights = history_contributions(items, columns, targets, gram[0], i)
+        return explanation_frame(self.items_[row.indices], weights.cpu().numpy(), n)
 
     def _score_history(self, rows):
         """Fold in users from their history: solve against the item vectors."""

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
-from ..base import RecommenderMixin
+from ..base import RecommenderMixin, explanation_frame
 from ..utils import resolve_device
 
 __all__ = ["EASE"]
@@ -133,3 +133,40 @@ class EASE(RecommenderMixin, BaseEstimator):
 
     def _score_users(self, users):
         return self._score_history(self.interactions_[users])
+
+    def explain(self, user, item, *, n=5):
+        """The user's history items that most support the score of ``item``.
+
+        The score is ``sum_j x_uj B_ji``: each history item ``j`` contributes
+        its weight ``B_ji`` times the user's value for it (1 when
+        ``binarize``).
+
+        Parameters
+        ----------
+        user, item : scalar
+            Raw ids.
+        n : int, default=5
+            Reasons returned.
+
+        Returns
+        -------
+        explanation : DataFrame
+            ``reason`` (a raw item id from the user's history) and ``weight``,
+            largest first; empty for an unknown user or item.
+
+        Examples
+        --------
+        >>> from sk_recsys.models import EASE
+        >>> X = [["ann", "tea"], ["ann", "jam"], ["bob", "tea"], ["bob", "jam"],
+        ...      ["cid", "tea"], ["cid", "pie"], ["dan", "tea"]]
+        >>> EASE(l2=1.0).fit(X).explain("dan", "jam")["reason"].tolist()
+        ['tea']
+        """
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        row = self.interactions_[u]
+        values = np.ones_like(row.data) if self.binarize else row.data
+        return explanation_frame(
+            self.items_[row.indices], values * self.coef_[row.indices, i], n
+        )

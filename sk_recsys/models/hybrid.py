@@ -116,6 +116,41 @@ class HybridRecommender(SideInformationMixin, NeuralRecommender):
             **self._side_module_params(),
         }
 
+    def explain(self, user, item, *, n=5):
+        """The item features, and the behaviour signal, behind a score.
+
+        Gradient x input of the interaction logit: one reason per item
+        feature, as in :meth:`ContentRecommender.explain`, plus
+        ``"behaviour"`` for the user and item id embeddings together (what
+        the model learned from interactions rather than from content). A
+        cold item's behaviour part is 0.
+
+        Parameters
+        ----------
+        user, item : scalar
+            Raw ids.
+        n : int, default=5
+            Reasons returned.
+
+        Returns
+        -------
+        explanation : DataFrame
+            ``reason`` and ``weight``, largest first; empty for an unknown
+            user or item.
+
+        Examples
+        --------
+        >>> from sk_recsys.datasets import make_interactions
+        >>> from sk_recsys.models import HybridRecommender
+        >>> data = make_interactions(100, 50, random_state=0)
+        >>> model = HybridRecommender(max_epochs=2, random_state=0)
+        >>> model.fit(data.X, item_features=data.item_features)  # doctest: +ELLIPSIS
+        HybridRecommender(...)
+        >>> "behaviour" in set(model.explain(0, 3, n=50)["reason"])
+        True
+        """
+        return self._explain_with(user, item, n, extra_reasons=("behaviour",))
+
     def _default_criterion(self):
         return SampledBCELoss()
 

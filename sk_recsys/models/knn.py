@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
-from ..base import RecommenderMixin
+from ..base import RecommenderMixin, explanation_frame
 
 __all__ = ["ItemKNN", "UserKNN"]
 
@@ -218,6 +218,44 @@ class ItemKNN(_NeighbourhoodModel):
     def _score_history(self, rows):
         return self._dense(rows @ self.similarity_.T)
 
+    def explain(self, user, item, *, n=5):
+        """The user's history items that most support the score of ``item``.
+
+        The score is ``sum_j sim(i, j) r_uj`` over the user's items ``j``:
+        each term is one reason.
+
+        Parameters
+        ----------
+        user, item : scalar
+            Raw ids.
+        n : int, default=5
+            Reasons returned.
+
+        Returns
+        -------
+        explanation : DataFrame
+            ``reason`` (a raw item id from the user's history) and ``weight``
+            (its additive part of the ranking score), largest first; empty
+            for an unknown user or item.
+
+        Examples
+        --------
+        >>> from sk_recsys.models import ItemKNN
+        >>> X = [["ann", "tea"], ["ann", "jam"], ["bob", "tea"], ["bob", "jam"],
+        ...      ["cid", "pie"], ["dan", "tea"], ["dan", "pie"], ["eve", "tea"]]
+        >>> ItemKNN(shrinkage=0).fit(X).explain("eve", "jam")
+          reason    weight
+        0    tea  0.707107
+        """
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        row = self.interactions_[u]
+        similarity = self.similarity_[i].toarray().ravel()
+        return explanation_frame(
+            self.items_[row.indices], similarity[row.indices] * row.data, n
+        )
+
     def _score_users(self, users):
         return self._score_history(self.interactions_[users])
 
@@ -302,6 +340,49 @@ class UserKNN(_NeighbourhoodModel):
 
     def _score_users(self, users):
         return self._dense(self.similarity_[users] @ self.interactions_)
+
+    def explain(self, user, item, *, n=5):
+        """The user's history items that most support the score of ``item``.
+
+        The score ``sum_v sim(u, v) r_vi`` is linear in the user's row, since
+        ``sim(u, v) = sum_j r_uj r_vj / (|r_u| |r_v| + shrinkage)``; item
+        ``j`` of the history contributes ``r_uj sum_v r_vj r_vi / (|r_u|
+        |r_v| + shrinkage)`` over the user's neighbours ``v``.
+
+        Parameters
+        ----------
+        user, item : scalar
+            Raw ids.
+        n : int, default=5
+            Reasons returned.
+
+        Returns
+        -------
+        explanation : DataFrame
+            ``reason`` (a raw item id from the user's history) and ``weight``
+            (its additive part of the ranking score), largest first; empty
+            for an unknown user or item.
+
+        Examples
+        --------
+        >>> from sk_recsys.models import UserKNN
+        >>> X = [["ann", "tea"], ["ann", "jam"], ["bob", "tea"], ["bob", "jam"],
+        ...      ["bob", "pie"], ["cid", "rye"]]
+        >>> UserKNN(n_neighbors=1).fit(X).explain("ann", "pie")["reason"].tolist()
+        ['jam', 'tea']
+        """
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        matrix = self.interactions_
+        neighbours = self.similarity_[u].indices
+        norms = _row_norms(matrix)
+        scale = matrix[neighbours, i].toarray().ravel() / (
+            norms[u] * norms[neighbours] + self.shrinkage + 1e-12
+        )
+        row = matrix[u]
+        through = np.asarray(scale @ matrix[neighbours][:, row.indices]).ravel()
+        return explanation_frame(self.items_[row.indices], row.data * through, n)
 
     def _rating_rows(self, users):
         weights = self.similarity_[users]

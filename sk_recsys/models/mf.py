@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..base import explanation_frame
 from ..nn import (
     BPRLoss,
     MatrixFactorizationModule,
@@ -15,6 +16,7 @@ from ..nn import (
     SampledBCELoss,
     SampledSoftmaxLoss,
     fold_in,
+    history_contributions,
 )
 from ._neural import NeuralRecommender
 
@@ -187,12 +189,12 @@ class MatrixFactorization(NeuralRecommender):
 
     def _score_history(self, rows):
         """Fold in users given by sparse rows: solve for their vectors."""
-        vectors, bias, _, _ = self._fold_in(rows)
+        vectors, bias, _ = self._fold_in(rows)
         with torch.no_grad():
             return self.module_.score_vectors(vectors, bias)
 
     def _fold_in(self, rows):
-        """``(vectors, user biases or None, normal matrices, design)`` of ``rows``."""
+        """``(vectors, user biases or None, (design, columns, targets, gram))``."""
         self._set_training(False)
         module = self.module_
         explicit = self.loss_ == "mse"
@@ -218,4 +220,44 @@ class MatrixFactorization(NeuralRecommender):
                 implicit=not explicit,
             )
         bias = solution[:, -1] if explicit else None
-        return solution[:, :-1], bias, gram, design
+        return solution[:, :-1], bias, (design, columns, targets, gram)
+
+    def explain(self, user, item, *, n=5):
+        """The user's history items that most support the score of ``item``.
+
+        The user's vector is re-derived from their history with the item
+        vectors fixed (the fold-in), which makes the score a sum over
+        history items (Hu, Koren and Volinsky, 2008): each weight is
+        ``q_i^T A^-1 q_j t_j`` (``t_j`` the rating minus the biases, 1 for
+        the ranking losses), the part of the score item ``j`` contributes.
+
+        Parameters
+        ----------
+        user, item : scalar
+            Raw ids.
+        n : int, default=5
+            Reasons returned.
+
+        Returns
+        -------
+        explanation : DataFrame
+            ``reason`` (a raw item id from the user's history) and ``weight``,
+            largest first; empty for an unknown user or item.
+
+        Examples
+        --------
+        >>> from sk_recsys.datasets import make_interactions
+        >>> from sk_recsys.models import MatrixFactorization
+        >>> X, _ = make_interactions(100, 50, random_state=0, return_X_y=True)
+        >>> model = MatrixFactorization(n_factors=8, max_epochs=3, random_state=0)
+        >>> model.fit(X).explain(0, 1, n=3).columns.tolist()
+        ['reason', 'weight']
+        """
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        row = self.interactions_[[u]]
+        _, _, (design, columns, targets, gram) = self._fold_in(row)
+        with torch.no_grad():
+            weights = history_contributions(design, columns, targets, gram[0], i)
+        return explanation_frame(self.items_[row.indices], weights.cpu().numpy(), n)

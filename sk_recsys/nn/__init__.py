@@ -8,7 +8,7 @@ estimators in :mod:`sk_recsys.models` train through skorch and rank with.
 from ._content import ContentEncoder, ImageCNN, TextCNN, TextGRU
 from ._content_models import ContentModule, HybridModule, MultiTaskModule
 from ._dmf import DeepMFModule, gather_rows
-from ._fold_in import fold_in
+from ._fold_in import fold_in, history_contributions
 from ._losses import (
     BPRLoss,
     MultiTaskLoss,
@@ -41,4 +41,5 @@ __all__ = [
     "TextGRU",
     "fold_in",
     "gather_rows",
+    "history_contributions",
 ]

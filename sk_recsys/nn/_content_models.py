@@ -7,7 +7,7 @@ from torch import nn
 
 from ._content import ContentEncoder
 
-__all__ = ["ContentModule", "HybridModule", "MultiTaskModule"]
+__all__ = ["ContentModule", "HybridModule", "MultiTaskModule", "attribute_features"]
 
 # (user, item) pairs pushed through an MLP at once by score_all, times width.
 _SCORE_CELLS = 1 << 24
@@ -44,6 +44,59 @@ def _pairwise(user_parts, item_parts, network) -> torch.Tensor:
         )
         blocks.append(network(pairs).squeeze(-1))
     return torch.cat(blocks)
+
+
+def attribute_features(encoder, index, score, extra=()):
+    """Gradient x input of ``score(item_vector, *extra)`` on an item's features.
+
+    Parameters
+    ----------
+    encoder : ContentEncoder
+    index : LongTensor of shape (1,)
+        The item.
+    score : callable
+        Maps the item's vector (and the ``extra`` tensors) to a scalar.
+    extra : tuple of Tensor
+        Further inputs to attribute (e.g. id embeddings).
+
+    Returns
+    -------
+    attributions : dict
+        ``"numeric"`` (one value per numeric dimension), ``"tokens"`` (one
+        per token position), ``"image"`` (one value), when present, and
+        ``"extra"`` (one value per extra tensor).
+    """
+    leaves = {}
+    extra = [tensor.detach().requires_grad_() for tensor in extra]
+    if encoder is None:
+        value = score(None, *extra)
+        grads = torch.autograd.grad(value, extra)
+        return {
+            "extra": [(g * leaf).sum() for leaf, g in zip(extra, grads, strict=True)]
+        }
+    numeric, text, images = encoder.inputs(index)
+    if numeric is not None:
+        leaves["numeric"] = numeric = numeric.clone().requires_grad_()
+    embedded = None
+    if text is not None:
+        leaves["tokens"] = embedded = (
+            encoder.text_block.embedding(text).detach().requires_grad_()
+        )
+    if images is not None:
+        leaves["image"] = images = images.clone().requires_grad_()
+    value = score(encoder.encode(numeric, text, images, text_embedded=embedded), *extra)
+    grads = torch.autograd.grad(value, [*leaves.values(), *extra])
+    out = {}
+    for (name, leaf), grad in zip(leaves.items(), grads, strict=False):
+        product = (grad * leaf)[0]
+        out[name] = {"numeric": product, "tokens": product.sum(-1)}.get(
+            name, product.sum()
+        )
+    out["extra"] = [
+        (grad * leaf).sum()
+        for leaf, grad in zip(extra, grads[len(leaves) :], strict=True)
+    ]
+    return out
 
 
 class _CachedItems(nn.Module):
@@ -156,6 +209,14 @@ class ContentModule(_CachedItems):
     def score_all(self, users) -> torch.Tensor:
         return self.score_vectors(self.user_vectors(users))
 
+    def attribute(self, user, item) -> dict:
+        """Gradient x input of the score on the item's features."""
+        return attribute_features(
+            self.item_encoder,
+            item.reshape(1),
+            lambda vector: (self.user_vectors(user.reshape(1)) * vector).sum(),
+        )
+
     def penalty(self, users, items) -> torch.Tensor:
         """Mean squared norm of the batch's user and item vectors."""
         return (self.user_vectors(users) ** 2).sum(-1).mean() + (
@@ -249,6 +310,28 @@ class HybridModule(_CachedItems):
             lambda: self._item_parts(torch.arange(self.n_items, device=device))
         )
         return _pairwise(self._user_parts(users), items, self.mlp)
+
+    def attribute(self, user, item) -> dict:
+        """Gradient x input of the logit on the item's features and, as one
+        ``"extra"`` value, on the behaviour part (the id embeddings)."""
+        user, item = user.reshape(1), item.reshape(1)
+        behaviour = torch.cat(
+            [
+                self.user_factors(user),
+                self.item_factors(item) * self.item_mask[item, None],
+            ],
+            dim=-1,
+        )
+        user_content = [] if self.user_encoder is None else [self.user_encoder(user)]
+
+        def logit(vector, behaviour):
+            parts = [behaviour[:, : self.user_factors.embedding_dim], *user_content]
+            parts.append(behaviour[:, self.user_factors.embedding_dim :])
+            if vector is not None:
+                parts.append(vector)
+            return self.mlp(torch.cat(parts, dim=-1)).sum()
+
+        return attribute_features(self.item_encoder, item, logit, extra=(behaviour,))
 
 
 class MultiTaskModule(_CachedItems):

@@ -38,14 +38,17 @@ class _Data:
         from ..datasets import make_interactions
         from ..model_selection import train_test_split
 
-        X, y = make_interactions(
-            n_users=60,
-            n_items=40,
-            interactions_per_user=10,
-            random_state=0,
-            return_X_y=True,
+        data = make_interactions(
+            n_users=60, n_items=40, interactions_per_user=10, random_state=0
         )
+        X, y = data.X, data.y
         self.X, self.y = X, y
+        # Features for every item plus two items that nobody interacted with.
+        self.cold_items = [10**6, 10**6 + 1]
+        cold = data.item_features.iloc[:2].set_axis(
+            pd.Index(self.cold_items, name="item_id")
+        )
+        self.item_features = pd.concat([data.item_features, cold])
         self.X_train, self.X_test, self.y_train, self.y_test = train_test_split(
             X, y, test_size=0.25, random_state=0
         )
@@ -369,6 +372,42 @@ def check_pipeline(estimator, data):
     assert pipe.predict(data.X_test).shape == (len(data.X_test),)
 
 
+def check_item_features(estimator, data):
+    """Items only in item_features join the catalog and can be recommended."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        estimator.fit(data.X_train, data.y_train, item_features=data.item_features)
+    assert set(data.cold_items) <= set(np.asarray(estimator.items_).tolist()), (
+        "items present only in item_features must be in items_"
+    )
+    user = np.asarray(estimator.users_)[0]
+    scores = estimator.score_items([user], items=data.cold_items)
+    assert np.isfinite(scores).all(), "a cold item must get a finite score"
+    ids, _ = estimator.recommend([user], k=2, candidates=data.cold_items)
+    assert set(ids[0].tolist()) == set(data.cold_items), (
+        "a cold item must be recommendable"
+    )
+
+
+def check_explain(estimator, data):
+    """explain returns (reason, weight) rows, best first; unknown ids give none."""
+    if not callable(getattr(estimator, "explain", None)):
+        return
+    _fit(estimator, data.X_train, data.y_train)
+    user = np.asarray(estimator.users_)[0]
+    item = np.asarray(estimator.items_)[1]
+    frame = estimator.explain(user, item, n=3)
+    assert isinstance(frame, pd.DataFrame), "explain must return a DataFrame"
+    assert list(frame.columns) == ["reason", "weight"], (
+        "explain must return the columns reason and weight"
+    )
+    assert len(frame) <= 3, "explain must return at most n reasons"
+    assert (np.diff(frame["weight"].to_numpy()) <= 1e-12).all(), (
+        "explain must list the largest weight first"
+    )
+    assert estimator.explain(10**9, item).empty, "an unknown user has no reasons"
+
+
 def check_sklearn_estimator_checks(estimator, data, expected_failed_checks=None):
     """scikit-learn's own estimator checks, minus documented exceptions."""
     from sklearn.utils.estimator_checks import check_estimator
@@ -404,6 +443,8 @@ _CHECKS = [
     check_persistence,
     check_grid_search,
     check_pipeline,
+    check_item_features,
+    check_explain,
     check_sklearn_estimator_checks,
 ]
 
@@ -420,8 +461,9 @@ def check_recommender(estimator, *, expected_failed_checks=None):
     ``ValueError`` on bad input, untouched inputs, string ids,
     reproducibility under ``random_state``, pickle and deepcopy,
     ``GridSearchCV`` with ranking scorers and ``UserKFold``, a ``Pipeline``,
-    and scikit-learn's own estimator checks (except
-    :data:`SKLEARN_EXPECTED_FAILURES`).
+    items only in ``item_features`` (cold items) joining the catalog,
+    ``explain`` when the model has it, and scikit-learn's own estimator
+    checks (except :data:`SKLEARN_EXPECTED_FAILURES`).
 
     Parameters
     ----------
