@@ -47,11 +47,13 @@ NEURAL = {
 METRICS = ("ndcg@10", "precision@10", "recall@10", "auc")
 
 
-def _score(model, X_test):
+def score(model, X_test):
+    """Every metric of METRICS for ``model`` on the held-out rows."""
     return {name: get_scorer(name)(model, X_test) for name in METRICS}
 
 
-def _best_epochs(cls, params, X_train, max_epochs):
+def best_epochs(cls, params, X_train, max_epochs, y=None, **fit_params):
+    """Epochs at which NDCG@10 on a UserHoldout(0.1) of the training rows peaks."""
     probe = cls(
         **params,
         max_epochs=max_epochs,
@@ -61,7 +63,7 @@ def _best_epochs(cls, params, X_train, max_epochs):
             RankingScoring("ndcg@10"),
             EarlyStopping(monitor="valid_ndcg@10", lower_is_better=False, patience=5),
         ],
-    ).fit(X_train)
+    ).fit(X_train, y, **fit_params)
     scores = probe.history[:, "valid_ndcg@10"]
     return int(np.argmax(scores)) + 1, float(np.max(scores))
 
@@ -84,14 +86,14 @@ def main():
             {
                 "model": repr(model),
                 "epochs": None,
-                **_score(model, X_test),
+                **score(model, X_test),
                 "fit_s": time.perf_counter() - start,
             }
         )
         print(rows[-1], flush=True)
     for name in args.models:
         cls, params = NEURAL[name]
-        epochs, valid = _best_epochs(cls, params, X_train, args.max_epochs)
+        epochs, valid = best_epochs(cls, params, X_train, args.max_epochs)
         model = cls(**params, max_epochs=epochs, random_state=0)
         start = time.perf_counter()
         model.fit(X_train)
@@ -101,7 +103,7 @@ def main():
                 "model": repr(model),
                 "epochs": epochs,
                 "valid_ndcg@10": valid,
-                **_score(model, X_test),
+                **score(model, X_test),
                 "fit_s": fit_s,
             }
         )

@@ -41,7 +41,7 @@ def test_feature_encoder_reads_every_kind_of_column():
         },
         index=[10, 20, 30],
     )
-    encoder = FeatureEncoder(vocab_size=2, max_length=3).fit(frame)
+    encoder = FeatureEncoder(vocab_size=2, min_df=1, max_length=3).fit(frame)
     encoded = encoder.transform(frame)
     # price: NaN -> mean 2.0, standardised with std 1; genre one-hot
     np.testing.assert_allclose(encoded.numeric[:, 0], [-1.0, 0.0, 1.0])
@@ -50,6 +50,8 @@ def test_feature_encoder_reads_every_kind_of_column():
     # the two most frequent tokens get ids 2, 3; others are out of vocabulary
     assert encoder.vocabulary_ == {"space": 2, "war": 3}
     assert encoded.text.tolist() == [[2, 3, 0], [2, 0, 0], [1, 1, 1]]
+    # with min_df=2 a word of a single row is left out of the vocabulary
+    assert FeatureEncoder(min_df=2).fit(frame).vocabulary_ == {"space": 2, "war": 3}
     np.testing.assert_allclose(
         encoded.images[:, 0, 0, 0], [-1.2247, 0.0, 1.2247], atol=1e-4
     )
@@ -74,10 +76,11 @@ def test_feature_encoder_errors_say_what_to_fix():
     [
         ContentRecommender(n_factors=16, **FAST),
         ContentRecommender(n_factors=16, text_encoder="rnn", **FAST),
+        ContentRecommender(n_factors=16, user_profile=True, **FAST),
         HybridRecommender(**{**FAST, "max_epochs": 15}),
         MultiTaskRecommender(**{**FAST, "max_epochs": 15}),
     ],
-    ids=["content-cnn", "content-rnn", "hybrid", "multitask"],
+    ids=["content-cnn", "content-rnn", "content-profile", "hybrid", "multitask"],
 )
 def test_models_with_features_beat_popularity(model, synthetic):
     X_train, X_test, y_train, _ = train_test_split(

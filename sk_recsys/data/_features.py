@@ -67,6 +67,9 @@ class FeatureEncoder:
     ----------
     vocab_size : int, default=5000
         Most frequent tokens kept for text columns.
+    min_df : int, default=2
+        Fewest rows a token must appear in to be kept: a word of one item
+        only identifies that item and teaches a model nothing about others.
     max_length : int, default=32
         Tokens kept per row (later ones are cut).
     name : str, default="features"
@@ -89,13 +92,14 @@ class FeatureEncoder:
     >>> from sk_recsys.data import FeatureEncoder
     >>> frame = pd.DataFrame({"title": ["red tea", "green tea"], "price": [1.0, 3.0]},
     ...                      index=["a", "b"])
-    >>> encoded = FeatureEncoder(max_length=3).fit(frame).transform(frame)
+    >>> encoded = FeatureEncoder(min_df=1, max_length=3).fit(frame).transform(frame)
     >>> encoded.numeric.ravel().tolist(), encoded.text.tolist()
     ([-1.0, 1.0], [[4, 2, 0], [3, 2, 0]])
     """
 
-    def __init__(self, *, vocab_size=5000, max_length=32, name="features"):
+    def __init__(self, *, vocab_size=5000, min_df=2, max_length=32, name="features"):
         self.vocab_size = vocab_size
+        self.min_df = min_df
         self.max_length = max_length
         self.name = name
 
@@ -149,11 +153,14 @@ class FeatureEncoder:
 
     def _fit_vocabulary(self, frame):
         analyze = self._analyzer()
-        counts = Counter()
-        for column in self.text_columns_:
-            for text in frame[column].fillna(""):
-                counts.update(analyze(str(text)))
-        kept = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[: self.vocab_size]
+        counts, rows = Counter(), Counter()
+        texts = frame[self.text_columns_].fillna("").astype(str).to_numpy()
+        for values in texts:
+            tokens = [t for text in values for t in analyze(text)]
+            counts.update(tokens)
+            rows.update(set(tokens))
+        frequent = [(t, c) for t, c in counts.items() if rows[t] >= self.min_df]
+        kept = sorted(frequent, key=lambda kv: (-kv[1], kv[0]))[: self.vocab_size]
         self.vocabulary_ = {token: n + 2 for n, (token, _) in enumerate(kept)}
         self.tokens_ = np.array(["<pad>", "<oov>", *(t for t, _ in kept)], dtype=object)
 

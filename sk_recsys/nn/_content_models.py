@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from ._content import ContentEncoder
+from ._dmf import gather_rows
 
 __all__ = ["ContentModule", "HybridModule", "MultiTaskModule", "attribute_features"]
 
@@ -127,10 +128,13 @@ class ContentModule(_CachedItems):
     """Two towers: ``score(u, i) = <p_u, q_i>`` with ``q_i`` from the item's content.
 
     ``q_i`` comes only from the item's features (no item id), so an item
-    nobody interacted with is scored like any other. ``p_u`` is a learned
-    embedding, plus the encoding of the user's features when given (users
-    without interactions rely on the features alone). Without item features
-    the item tower falls back to an id embedding (matrix factorisation).
+    nobody interacted with is scored like any other. ``p_u`` is the sum of a
+    learned embedding, the mean of the vectors of the user's training items
+    (their content profile, when ``history`` is given: a user with few
+    interactions is still described by what they chose) and the encoding of
+    the user's features (when given). Users without interactions have no
+    embedding and rely on the rest. Without item features the item tower
+    falls back to an id embedding.
 
     Parameters
     ----------
@@ -138,10 +142,11 @@ class ContentModule(_CachedItems):
     n_factors : int, default=64
     item_content, user_content : dict or None
         Keyword arguments of :class:`ContentEncoder` (``numeric``, ``text``,
-        ``images``).
+        ``images``, ``vocab_size``).
     encoder_options : dict or None
-        Shared encoder settings (``vocab_size``, ``text_encoder``, ``hidden``);
-        per-side ``vocab_size`` can be given inside the content dicts.
+        Shared encoder settings (``text_encoder``, ``hidden``).
+    history : tuple of array-like or None
+        ``(indptr, indices)`` of the training matrix (CSR) for the profiles.
     users_with_data : array-like of bool or None
         Users that have training interactions; the others' embeddings are 0.
     init_std : float, default=0.05
@@ -151,7 +156,8 @@ class ContentModule(_CachedItems):
     >>> import torch
     >>> from sk_recsys.nn import ContentModule
     >>> module = ContentModule(3, 4, n_factors=2,
-    ...                        item_content={"numeric": torch.randn(4, 5)})
+    ...                        item_content={"numeric": torch.randn(4, 5)},
+    ...                        history=([0, 2, 3, 3], [0, 1, 3]))
     >>> module(torch.tensor([0, 1]), torch.tensor([3, 2])).shape
     torch.Size([2])
     >>> module.score_all(torch.tensor([0, 1, 2])).shape
@@ -167,6 +173,7 @@ class ContentModule(_CachedItems):
         item_content=None,
         user_content=None,
         encoder_options=None,
+        history=None,
         users_with_data=None,
         init_std=0.05,
     ):
@@ -181,12 +188,39 @@ class ContentModule(_CachedItems):
         self.user_encoder = _encoder(user_content, n_factors, encoder_options)
         mask = torch.ones(n_users) if users_with_data is None else users_with_data
         self.register_buffer("user_mask", torch.as_tensor(mask, dtype=torch.float32))
+        self.use_profile = history is not None
+        if self.use_profile:
+            indptr = torch.as_tensor(history[0], dtype=torch.long)
+            counts = (indptr[1:] - indptr[:-1]).clamp(min=1)
+            self.register_buffer("history_ptr", indptr)
+            self.register_buffer(
+                "history_idx", torch.as_tensor(history[1], dtype=torch.long)
+            )
+            self.register_buffer(
+                "history_val",
+                torch.repeat_interleave(1.0 / counts, indptr[1:] - indptr[:-1]),
+            )
         self.n_items = n_items
 
-    def user_vectors(self, users) -> torch.Tensor:
+    def profiles(self, owner, columns, weights, n_rows, item_vectors):
+        """Weighted sums of item vectors: ``sum_j w_j q_j`` per row."""
+        out = torch.zeros(n_rows, item_vectors.shape[1], device=item_vectors.device)
+        return out.index_add_(0, owner, item_vectors[columns] * weights[:, None])
+
+    def user_vectors(self, users, item_vectors=None) -> torch.Tensor:
+        """User vectors; ``item_vectors`` (all items) feed the profiles."""
         vectors = self.user_factors(users) * self.user_mask[users, None]
         if self.user_encoder is not None:
             vectors = vectors + self.user_encoder(users)
+        if self.use_profile:
+            if item_vectors is None:
+                item_vectors = self.all_item_vectors()
+            flat = users.reshape(-1)
+            owner, columns, weights = gather_rows(
+                self.history_ptr, self.history_idx, self.history_val, flat
+            )
+            profile = self.profiles(owner, columns, weights, len(flat), item_vectors)
+            vectors = vectors + profile.reshape(*users.shape, -1)
         return vectors
 
     def item_vectors(self, items) -> torch.Tensor:
@@ -194,8 +228,40 @@ class ContentModule(_CachedItems):
             return self.item_factors(items)
         return self.item_encoder(items)
 
+    def catalog_vectors(self) -> torch.Tensor:
+        """Every item's vector, with gradients when training."""
+        if not self.training:
+            return self.all_item_vectors()
+        device = self.user_factors.weight.device
+        return self.item_vectors(torch.arange(self.n_items, device=device))
+
+    def score_pairs(self, users, *item_sets):
+        """Scores of ``users`` against each tensor of items (broadcasting), the
+        catalog encoded once for all of them when profiles are used."""
+        if self.use_profile:
+            catalog = self.catalog_vectors()
+            user = self.user_vectors(users, catalog)
+            return [
+                (
+                    user.reshape(*users.shape, 1, -1)
+                    if items.dim() > users.dim()
+                    else user
+                )
+                .mul(catalog[items])
+                .sum(-1)
+                for items in item_sets
+            ]
+        user = self.user_vectors(users)
+        return [
+            (user[:, None] if items.dim() > users.dim() else user)
+            .mul(self.item_vectors(items))
+            .sum(-1)
+            for items in item_sets
+        ]
+
     def forward(self, users, items) -> torch.Tensor:
-        return (self.user_vectors(users) * self.item_vectors(items)).sum(-1)
+        users, items = torch.broadcast_tensors(users, items)
+        return self.score_pairs(users, items)[0]
 
     def all_item_vectors(self) -> torch.Tensor:
         device = self.user_factors.weight.device
@@ -217,11 +283,9 @@ class ContentModule(_CachedItems):
             lambda vector: (self.user_vectors(user.reshape(1)) * vector).sum(),
         )
 
-    def penalty(self, users, items) -> torch.Tensor:
-        """Mean squared norm of the batch's user and item vectors."""
-        return (self.user_vectors(users) ** 2).sum(-1).mean() + (
-            self.item_vectors(items) ** 2
-        ).sum(-1).mean()
+    def penalty(self, users) -> torch.Tensor:
+        """Mean squared norm of the batch's learned user embeddings."""
+        return (self.user_factors(users) ** 2).sum(-1).mean()
 
 
 class HybridModule(_CachedItems):
