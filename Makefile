@@ -24,7 +24,8 @@ demo: $(STAMP)
 	$(BIN)/sk-recsys models
 	$(BIN)/sk-recsys evaluate --dataset synthetic
 	@if [ -n "$(DATA)" ] && [ -f "$(DATA)/ml-100k/u.data" ]; then \
-		SK_RECSYS_DATA="$(abspath $(DATA))" $(BIN)/sk-recsys evaluate --dataset movielens-100k; \
+		SK_RECSYS_DATA="$(abspath $(DATA))" $(BIN)/sk-recsys evaluate --dataset movielens-100k \
+			--models popularity item_knn user_knn ease mf neumf; \
 	else \
 		echo "MovieLens-100K not found (set SK_RECSYS_DATA); skipped that leaderboard."; \
 	fi

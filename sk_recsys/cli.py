@@ -47,26 +47,29 @@ def _models_table() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _load(args) -> tuple[pd.DataFrame, np.ndarray | None, list, str]:
-    """Return X, y, the (train, test) index splits and a description."""
+def _load(args):
+    """Return X, y, the item features (or None), the splits and a description."""
     from .datasets import load_movielens, make_interactions
     from .model_selection import UserKFold, train_test_split
 
     official = None
+    item_features = None
     if args.dataset == "synthetic":
-        X, y = make_interactions(random_state=args.random_state, return_X_y=True)
+        data = make_interactions(random_state=args.random_state)
+        X, y, item_features = data.X, data.y, data.item_features
         name = "synthetic (make_interactions, 1000 users x 500 items)"
     elif args.dataset == "movielens-100k":
         try:
             if args.cv:
-                X, y = load_movielens("100k", return_X_y=True)
+                data = load_movielens("100k")
+                X, y = data.X, data.y
             else:
-                X_train, X_test, y_train, y_test = load_movielens(
-                    "100k", split="ua", return_X_y=True
-                )
-                X = pd.concat([X_train, X_test], ignore_index=True)
-                y = np.concatenate([y_train, y_test])
-                official = (np.arange(len(X_train)), np.arange(len(X_train), len(X)))
+                data = load_movielens("100k", split="ua")
+                X = pd.concat([data.X_train, data.X_test], ignore_index=True)
+                y = np.concatenate([data.y_train, data.y_test])
+                n_train = len(data.X_train)
+                official = (np.arange(n_train), np.arange(n_train, len(X)))
+            item_features = data.item_features
         except OSError as exc:
             raise SystemExit(f"sk-recsys: {exc}") from None
         name = "MovieLens-100K"
@@ -112,7 +115,9 @@ def _load(args) -> tuple[pd.DataFrame, np.ndarray | None, list, str]:
         f"{name}: {n_users} users, {n_items} items, {len(X)} interactions "
         f"({feedback}); {protocol}; full-catalog ranking, training items excluded"
     )
-    return X, y, splits, description
+    if item_features is not None:
+        description += "; item features passed to fit"
+    return X, y, item_features, splits, description
 
 
 def _evaluate(args) -> pd.DataFrame:
@@ -122,7 +127,8 @@ def _evaluate(args) -> pd.DataFrame:
     from .metrics import get_scorer
     from .plugins import available_models, get_model
 
-    X, y, splits, description = _load(args)
+    X, y, item_features, splits, description = _load(args)
+    params = {} if item_features is None else {"item_features": item_features}
     k = args.k
     scoring = {
         f"precision@{k}": get_scorer(f"precision@{k}"),
@@ -142,7 +148,13 @@ def _evaluate(args) -> pd.DataFrame:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", UserWarning)
                 result = cross_validate(
-                    model, X, y, cv=splits, scoring=scoring, error_score="raise"
+                    model,
+                    X,
+                    y,
+                    cv=splits,
+                    scoring=scoring,
+                    error_score="raise",
+                    params=params,
                 )
         except Exception as exc:  # one broken model must not hide the others
             progress.write(f"{name}: failed: {type(exc).__name__}: {exc}")

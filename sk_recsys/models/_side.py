@@ -11,7 +11,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import explanation_frame
-from ..data import FeatureEncoder, check_ids
+from ..data import FeatureEncoder, check_ids, lookup_ids
 
 __all__ = ["SideInformationMixin"]
 
@@ -19,7 +19,7 @@ __all__ = ["SideInformationMixin"]
 def _rows_for(features: pd.DataFrame, ids: np.ndarray) -> pd.DataFrame:
     """``features`` reordered to ``ids`` (every id has a row: checked in fit)."""
     index = pd.Index(check_ids(features.index.to_numpy(), name="features ids"))
-    return features.iloc[index.get_indexer(ids)]
+    return features.iloc[lookup_ids(index, ids)]
 
 
 class SideInformationMixin:
