@@ -185,11 +185,13 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         raise NotImplementedError
 
     def _n_negatives(self) -> int:
-        """Negatives sampled per training row (0: a pointwise loss on ``y``)."""
-        return 0
+        """Negatives sampled per training row (0: a pointwise loss on ``y``);
+        the model's ``n_negatives`` parameter when it has one."""
+        return getattr(self, "n_negatives", 0)
 
     def _negative_distribution(self) -> str:
-        return "uniform"
+        """The model's ``negative_sampling`` parameter, else uniform."""
+        return getattr(self, "negative_sampling", "uniform")
 
     def _configure(self, data, *, item_features=None, user_features=None) -> None:
         """Settle data-dependent settings (e.g. ``loss_``); raise if ``data``

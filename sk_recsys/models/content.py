@@ -163,9 +163,6 @@ class ContentRecommender(SideInformationMixin, NeuralRecommender):
     def _default_criterion(self):
         return _LOSSES[self.loss]()
 
-    def _n_negatives(self):
-        return self.n_negatives
-
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The ranking loss plus ``l2`` times the user embeddings' squared norm."""
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

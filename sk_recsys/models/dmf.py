@@ -119,12 +119,6 @@ class DeepMF(NeuralRecommender):
     def _default_criterion(self):
         return NormalizedCrossEntropyLoss(max_rating=self.max_rating_)
 
-    def _n_negatives(self):
-        return self.n_negatives
-
-    def _negative_distribution(self):
-        return self.negative_sampling
-
     def _score_history(self, rows):
         """A new user is their row: run the user tower on it."""
         self._set_training(False)

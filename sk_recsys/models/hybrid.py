@@ -153,6 +153,3 @@ class HybridRecommender(SideInformationMixin, NeuralRecommender):
 
     def _default_criterion(self):
         return SampledBCELoss()
-
-    def _n_negatives(self):
-        return self.n_negatives

@@ -165,9 +165,6 @@ class MatrixFactorization(NeuralRecommender):
     def _n_negatives(self):
         return 0 if self.loss_ == "mse" else self.n_negatives
 
-    def _negative_distribution(self):
-        return self.negative_sampling
-
     def _predicts_ratings(self):
         return self.loss_ == "mse"
 

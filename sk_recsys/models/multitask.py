@@ -123,9 +123,6 @@ class MultiTaskRecommender(SideInformationMixin, NeuralRecommender):
     def _default_criterion(self):
         return MultiTaskLoss(self.task_weight)
 
-    def _n_negatives(self):
-        return self.n_negatives
-
     def _forward_batch(self, Xi, yi=None):
         users, items = Xi
         rating, logit = self.module_.both(users, items)

@@ -96,9 +96,3 @@ class NeuMF(NeuralRecommender):
 
     def _default_criterion(self):
         return SampledBCELoss()
-
-    def _n_negatives(self):
-        return self.n_negatives
-
-    def _negative_distribution(self):
-        return self.negative_sampling
