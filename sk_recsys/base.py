@@ -48,6 +48,8 @@ from .data import (
     encode_ids,
     interaction_matrix,
     lookup_ids,
+    mask_entries,
+    matrix_rows,
 )
 from .metrics._ranking import check_k
 
@@ -308,15 +310,6 @@ class RecommenderMixin:
             )
         return codes
 
-    def _training_rows(self, codes: np.ndarray) -> sp.csr_matrix:
-        """Training rows of ``codes``; an unknown user (-1) gets an empty row."""
-        rows = self.interactions_[np.maximum(codes, 0)]
-        unknown = codes < 0
-        if unknown.any():
-            rows = sp.diags((~unknown).astype(np.float32)) @ rows
-            rows.eliminate_zeros()
-        return sp.csr_matrix(rows)
-
     def _popularity_scores(self, n_rows: int, device) -> torch.Tensor:
         popularity = torch.as_tensor(
             self.item_popularity_, dtype=torch.float32, device=device
@@ -337,7 +330,10 @@ class RecommenderMixin:
         )
         parts = {}
         if with_history.any():
-            rows = self._training_rows(codes[with_history]) + history[with_history]
+            rows = (
+                matrix_rows(self.interactions_, codes[with_history])
+                + history[with_history]
+            )
             folded = self._score_history(sp.csr_matrix(rows))
             if folded is not None:
                 parts["history"] = (with_history, _as_tensor(folded))
@@ -418,6 +414,19 @@ class RecommenderMixin:
             int(self._codes(items, users=False)[0]),
             n,
         )
+
+    def _explain_history(self, user, item, n, weigh) -> pd.DataFrame:
+        """``explain`` whose reasons are the user's training items.
+
+        ``weigh(u, i, row)`` gets the user's and item's indices and the
+        user's training row (1 x n_items CSR) and returns one weight per
+        stored entry of the row. Unknown ids give an empty explanation.
+        """
+        u, i, n = self._explain_codes(user, item, n)
+        if u < 0 or i < 0:
+            return explanation_frame([], [], n)
+        row = self.interactions_[[u]]
+        return explanation_frame(self.items_[row.indices], weigh(u, i, row), n)
 
     # ------------------------------------------------------------ contract
 
@@ -541,15 +550,10 @@ class RecommenderMixin:
             chunk_history = None if history is None else history[chunk]
             scores = self._user_scores(codes[chunk], chunk_history)
             if exclude_seen:
-                seen = self._training_rows(codes[chunk])
+                seen = matrix_rows(self.interactions_, codes[chunk])
                 if chunk_history is not None:
                     seen = seen + chunk_history
-                seen = sp.csr_matrix(seen)
-                rows = np.repeat(np.arange(seen.shape[0]), np.diff(seen.indptr))
-                scores[
-                    torch.from_numpy(rows).to(scores.device),
-                    torch.from_numpy(seen.indices.astype(np.int64)).to(scores.device),
-                ] = -torch.inf
+                mask_entries(scores, seen)
             col_map = None
             if columns is not None:
                 col_map = columns.to(scores.device)

@@ -9,7 +9,13 @@ negatives from :class:`NegativeSampler`.
 """
 
 from ._batching import InteractionDataset, NegativeSampler, SliceIterator
-from ._encoding import encode_ids, interaction_matrix, lookup_ids
+from ._encoding import (
+    encode_ids,
+    interaction_matrix,
+    lookup_ids,
+    mask_entries,
+    matrix_rows,
+)
 from ._features import EncodedFeatures, FeatureEncoder
 from ._validation import (
     Interactions,
@@ -33,4 +39,6 @@ __all__ = [
     "get_column",
     "interaction_matrix",
     "lookup_ids",
+    "mask_entries",
+    "matrix_rows",
 ]

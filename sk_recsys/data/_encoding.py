@@ -7,8 +7,15 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+import torch
 
-__all__ = ["encode_ids", "interaction_matrix", "lookup_ids"]
+__all__ = [
+    "encode_ids",
+    "interaction_matrix",
+    "lookup_ids",
+    "mask_entries",
+    "matrix_rows",
+]
 
 
 def encode_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -116,3 +123,43 @@ def interaction_matrix(
     matrix.sum_duplicates()
     matrix.sort_indices()
     return matrix
+
+
+def matrix_rows(matrix: sp.csr_matrix, codes: np.ndarray) -> sp.csr_matrix:
+    """Rows ``codes`` of a CSR matrix; a code of -1 (unknown) gives an empty row.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp
+    >>> from sk_recsys.data import matrix_rows
+    >>> R = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    >>> matrix_rows(R, np.array([1, -1])).toarray().tolist()
+    [[0.0, 2.0], [0.0, 0.0]]
+    """
+    codes = np.asarray(codes)
+    rows = sp.csr_matrix(matrix)[np.maximum(codes, 0)]
+    unknown = codes < 0
+    if unknown.any():
+        rows = sp.csr_matrix(sp.diags((~unknown).astype(np.float32)) @ rows)
+        rows.eliminate_zeros()
+    return sp.csr_matrix(rows)
+
+
+def mask_entries(scores: torch.Tensor, entries: sp.csr_matrix) -> torch.Tensor:
+    """Set ``scores`` to -inf, in place, where ``entries`` (same shape) has one.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.sparse as sp, torch
+    >>> from sk_recsys.data import mask_entries
+    >>> scores = torch.zeros(2, 2)
+    >>> mask_entries(scores, sp.csr_matrix(np.array([[1, 0], [0, 1]]))).tolist()
+    [[-inf, 0.0], [0.0, -inf]]
+    """
+    entries = sp.csr_matrix(entries)
+    rows = np.repeat(np.arange(entries.shape[0]), np.diff(entries.indptr))
+    scores[
+        torch.from_numpy(rows).to(scores.device),
+        torch.from_numpy(entries.indices.astype(np.int64)).to(scores.device),
+    ] = -torch.inf
+    return scores

@@ -26,7 +26,14 @@ import torch
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from ..data import check_ids, check_interactions, encode_ids, lookup_ids
+from ..data import (
+    check_ids,
+    check_interactions,
+    encode_ids,
+    lookup_ids,
+    mask_entries,
+    matrix_rows,
+)
 from ._ranking import (
     TOP_K_METRICS,
     _mean_of_rows,
@@ -101,14 +108,6 @@ def _unwrap(estimator, X):
     return estimator, X
 
 
-def _seen_rows(model, users: np.ndarray) -> sp.csr_matrix:
-    """Training interactions of ``users`` (empty rows for unknown users)."""
-    training = sp.csr_matrix(model.interactions_)
-    codes = lookup_ids(pd.Index(np.asarray(model.users_)), users)
-    rows = training[np.maximum(codes, 0)]
-    return sp.csr_matrix(sp.diags((codes >= 0).astype(np.float32)) @ rows)
-
-
 def _evaluate(model, rows, depth, relevance_threshold, exclude_seen) -> _Evaluation:
     relevant = np.ones(len(rows.users), dtype=bool)
     if relevance_threshold is not None:
@@ -136,6 +135,7 @@ def _evaluate(model, rows, depth, relevance_threshold, exclude_seen) -> _Evaluat
         shape=(len(users), n_columns),
     )
     depth = min(depth, n_columns)
+    user_index = pd.Index(np.asarray(model.users_))
     parts = []
     step = max(1, _CHUNK_CELLS // max(n_columns, 1))
     for start in range(0, len(users), step):
@@ -157,12 +157,8 @@ def _evaluate(model, rows, depth, relevance_threshold, exclude_seen) -> _Evaluat
         score = torch.full((len(chunk), n_columns), -torch.inf)
         score[:, :n_items] = torch.from_numpy(scores)
         if exclude_seen:
-            seen = _seen_rows(model, chunk)
-            seen_rows = np.repeat(np.arange(len(chunk)), np.diff(seen.indptr))
-            score[
-                torch.from_numpy(seen_rows),
-                torch.from_numpy(seen.indices.astype(np.int64)),
-            ] = -torch.inf
+            codes = lookup_ids(user_index, chunk)
+            mask_entries(score, matrix_rows(model.interactions_, codes))
         rel = torch.from_numpy(truth[start : start + step].toarray())
         parts.append((ranked_hits(rel, score, depth), rel.sum(1), auc_rows(rel, score)))
     if parts:

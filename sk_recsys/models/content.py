@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import explanation_frame
 from ..nn import (
     BPRLoss,
     ContentModule,
@@ -207,16 +206,16 @@ class ContentRecommender(SideInformationMixin, NeuralRecommender):
         """
         if self.item_feature_encoder_ is not None:
             return self._explain_with(user, item, n)
-        u, i, n = self._explain_codes(user, item, n)
-        if u < 0 or i < 0:
-            return explanation_frame([], [], n)
-        row = self.interactions_[u]
-        self._set_training(False)
-        with torch.no_grad():
-            items = self.module_.all_item_vectors()
-            columns = self._device_tensor(row.indices.astype(np.int64))
-            weights = items[columns] @ items[i] / max(len(columns), 1)
-        return explanation_frame(self.items_[row.indices], weights.cpu().numpy(), n)
+
+        def weigh(u, i, row):
+            self._set_training(False)
+            with torch.no_grad():
+                items = self.module_.all_item_vectors()
+                columns = self._device_tensor(row.indices.astype(np.int64))
+                weights = items[columns] @ items[i] / max(len(columns), 1)
+            return weights.cpu().numpy()
+
+        return self._explain_history(user, item, n, weigh)
 
     def _score_history(self, rows):
         """Serve users from their history alone: the mean of their items'

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
-from ..base import RecommenderMixin, explanation_frame
+from ..base import RecommenderMixin
 from ..utils import resolve_device
 
 __all__ = ["EASE"]
@@ -162,11 +162,9 @@ class EASE(RecommenderMixin, BaseEstimator):
         >>> EASE(l2=1.0).fit(X).explain("dan", "jam")["reason"].tolist()
         ['tea']
         """
-        u, i, n = self._explain_codes(user, item, n)
-        if u < 0 or i < 0:
-            return explanation_frame([], [], n)
-        row = self.interactions_[u]
-        values = np.ones_like(row.data) if self.binarize else row.data
-        return explanation_frame(
-            self.items_[row.indices], values * self.coef_[row.indices, i], n
-        )
+
+        def weigh(u, i, row):
+            values = np.ones_like(row.data) if self.binarize else row.data
+            return values * self.coef_[row.indices, i]
+
+        return self._explain_history(user, item, n, weigh)

@@ -10,7 +10,7 @@ import torch
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval
 
-from ..base import RecommenderMixin, explanation_frame
+from ..base import RecommenderMixin
 
 __all__ = ["ItemKNN", "UserKNN"]
 
@@ -247,14 +247,11 @@ class ItemKNN(_NeighbourhoodModel):
           reason    weight
         0    tea  0.707107
         """
-        u, i, n = self._explain_codes(user, item, n)
-        if u < 0 or i < 0:
-            return explanation_frame([], [], n)
-        row = self.interactions_[u]
-        similarity = self.similarity_[i].toarray().ravel()
-        return explanation_frame(
-            self.items_[row.indices], similarity[row.indices] * row.data, n
-        )
+
+        def weigh(u, i, row):
+            return self.similarity_[i].toarray().ravel()[row.indices] * row.data
+
+        return self._explain_history(user, item, n, weigh)
 
     def _score_users(self, users):
         return self._score_history(self.interactions_[users])
@@ -371,18 +368,18 @@ class UserKNN(_NeighbourhoodModel):
         >>> UserKNN(n_neighbors=1).fit(X).explain("ann", "pie")["reason"].tolist()
         ['jam', 'tea']
         """
-        u, i, n = self._explain_codes(user, item, n)
-        if u < 0 or i < 0:
-            return explanation_frame([], [], n)
-        matrix = self.interactions_
-        neighbours = self.similarity_[u].indices
-        norms = _row_norms(matrix)
-        scale = matrix[neighbours, i].toarray().ravel() / (
-            norms[u] * norms[neighbours] + self.shrinkage + 1e-12
-        )
-        row = matrix[u]
-        through = np.asarray(scale @ matrix[neighbours][:, row.indices]).ravel()
-        return explanation_frame(self.items_[row.indices], row.data * through, n)
+
+        def weigh(u, i, row):
+            matrix = self.interactions_
+            neighbours = self.similarity_[u].indices
+            norms = _row_norms(matrix)
+            scale = matrix[neighbours, i].toarray().ravel() / (
+                norms[u] * norms[neighbours] + self.shrinkage + 1e-12
+            )
+            through = np.asarray(scale @ matrix[neighbours][:, row.indices]).ravel()
+            return row.data * through
+
+        return self._explain_history(user, item, n, weigh)
 
     def _rating_rows(self, users):
         weights = self.similarity_[users]

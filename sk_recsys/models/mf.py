@@ -8,7 +8,6 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import explanation_frame
 from ..nn import (
     BPRLoss,
     MatrixFactorizationModule,
@@ -250,11 +249,11 @@ class MatrixFactorization(NeuralRecommender):
         >>> model.fit(X).explain(0, 1, n=3).columns.tolist()
         ['reason', 'weight']
         """
-        u, i, n = self._explain_codes(user, item, n)
-        if u < 0 or i < 0:
-            return explanation_frame([], [], n)
-        row = self.interactions_[[u]]
-        _, _, (design, columns, targets, gram) = self._fold_in(row)
-        with torch.no_grad():
-            weights = history_contributions(design, columns, targets, gram[0], i)
-        return explanation_frame(self.items_[row.indices], weights.cpu().numpy(), n)
+
+        def weigh(u, i, row):
+            _, _, (design, columns, targets, gram) = self._fold_in(row)
+            with torch.no_grad():
+                weights = history_contributions(design, columns, targets, gram[0], i)
+            return weights.cpu().numpy()
+
+        return self._explain_history(user, item, n, weigh)
