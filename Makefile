@@ -7,9 +7,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONSTRAINTS := requirements/constraints.txt
 STAMP := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 DATA ?= $(or $(SK_RECSYS_DATA),$(wildcard ../shared/data))
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint docs install clean
 
 $(STAMP): pyproject.toml $(CONSTRAINTS) examples/plugin_package/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +38,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check sk_recsys tests benchmarks examples
 	$(BIN)/ruff format --check sk_recsys tests benchmarks examples
 
+# The documentation: API reference, user guide and the example gallery, which
+# runs on the synthetic data only; every Sphinx warning is an error.
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[docs]"
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(BIN)/python -m sphinx -W --keep-going -E -b html docs docs/_build/html
+
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf docs/_build docs/generated docs/auto_examples docs/sg_execution_times.rst

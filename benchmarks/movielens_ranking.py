@@ -1,6 +1,6 @@
 """MovieLens-100K ``ua``: full-catalog ranking of the neural models vs the baselines.
 
-Same protocol as ``movielens_baselines.py`` (implicit ``ua.base``, all items
+The suite's ranking protocol (``suite.py``: implicit ``ua.base``, all items
 ranked for the 943 test users, training items excluded, the 10 ``ua.test``
 items relevant). The number of epochs of each neural model is chosen
 without looking at ``ua.test``: a ``UserHoldout(0.1)`` of ``ua.base``

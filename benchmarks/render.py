@@ -6,7 +6,9 @@ Run: ``python benchmarks/render.py``. Everything between the
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +48,51 @@ def render_result(result: dict) -> str:
     ]
     for row in result["rows"]:
         lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+    if result.get("kind") == "scale":
+        lines += ["", *render_scale(result)]
     return "\n".join(lines)
+
+
+def _growth(rows: list[dict], key: str) -> float | None:
+    """Exponent b of cost ~ interactions**b, fitted over every size."""
+    points = [(r["interactions"], r[key]) for r in rows if r.get(key)]
+    if len(points) < 2:
+        return None
+    xs = [math.log(n) for n, _ in points]
+    ys = [math.log(v) for _, v in points]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+
+
+def render_scale(result: dict) -> list[str]:
+    """The growth of each cost (1.0 = linear in interactions) and the plot."""
+    rows = result["rows"]
+    growth = {
+        "fit epoch": _growth(rows, "fit_epoch_s"),
+        "plain-loop epoch": _growth(rows, "plain_epoch_s"),
+        "full ranking": _growth(rows, "rank_all_s"),
+        "fit peak memory": _growth(rows, "fit_peak_mb"),
+    }
+    shown = ", ".join(f"{k} {v:.2f}" for k, v in growth.items() if v is not None)
+    lines = [f"Growth exponent b in cost ~ interactions^b (1 = linear): {shown}."]
+    # The fit peak includes a batch's working set, the same at every size:
+    # the growth between sizes is what each interaction costs.
+    marginal = [
+        f"{(b['fit_peak_mb'] - a['fit_peak_mb']) * 2**20 / (n_b - n_a):.0f}"
+        for a, b in itertools.pairwise(rows)
+        if (n_b := b["interactions"]) > (n_a := a["interactions"])
+    ]
+    if marginal:
+        lines += [
+            "",
+            "Fit peak memory added per interaction between consecutive sizes: "
+            f"{', '.join(marginal)} bytes (the int32 training tensors hold 8).",
+        ]
+    if result.get("plot"):
+        lines += ["", f"![{result['title']}](results/{result['plot']})"]
+    return lines
 
 
 def main():

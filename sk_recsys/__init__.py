@@ -9,6 +9,9 @@ full-catalog ranking scorers of :mod:`sk_recsys.metrics`.
 
 __version__ = "0.1.0.dev0"
 
+from ._config import config_context, get_config, set_config
+from ._io import recommend_to_parquet
+from ._persistence import load, save
 from .base import RecommenderMixin
 from .models import EASE, ItemKNN, Popularity, UserKNN
 from .plugins import available_models, get_model
@@ -21,5 +24,11 @@ __all__ = [
     "UserKNN",
     "__version__",
     "available_models",
+    "config_context",
+    "get_config",
     "get_model",
+    "load",
+    "recommend_to_parquet",
+    "save",
+    "set_config",
 ]

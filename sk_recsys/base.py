@@ -15,12 +15,12 @@ A model (see ``docs/plugins.rst``) subclasses ``RecommenderMixin`` and
     learns its own state.
 ``_score_users(users)``
     Scores every catalog item for an int array of known user indices; returns
-    a float tensor (any device) or ndarray of shape (len(users), n_items_).
+    a float tensor (any device) or ndarray of shape ``(len(users), n_items_)``.
 
 and optionally:
 
 ``_score_history(rows)``
-    Scores every item for users described only by a sparse (n, n_items_) row
+    Scores every item for users described only by a sparse ``(n, n_items_)`` row
     of interactions (fold-in); return ``None`` (the default) if the model
     cannot, and unknown users then get the popularity ranking.
 ``_predict_pairs(users, items)``
@@ -41,6 +41,7 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_is_fitted
 
+from ._config import chunk_rows
 from .data import (
     check_features,
     check_ids,
@@ -54,12 +55,6 @@ from .data import (
 from .metrics._ranking import check_k
 
 __all__ = ["FitData", "RecommenderMixin", "explanation_frame"]
-
-# Scores are computed for this many (user, item) cells at a time, which bounds
-# peak memory at a few tens of MB whatever the number of users; on a GPU,
-# larger blocks keep the device busy (512 MB of float32 scores).
-_CHUNK_CELLS = 1 << 22
-_GPU_CHUNK_CELLS = 1 << 27
 
 
 class FitData(NamedTuple):
@@ -100,8 +95,9 @@ def _as_tensor(scores) -> torch.Tensor:
 
 
 def _chunks(n_rows: int, n_cols: int, device="cpu"):
-    cells = _GPU_CHUNK_CELLS if torch.device(device).type == "cuda" else _CHUNK_CELLS
-    step = max(1, cells // max(n_cols, 1))
+    # Users are scored a chunk at a time so that the temporaries stay within
+    # the working memory (sk_recsys.set_config) whatever the number of users.
+    step = chunk_rows(n_cols, torch.device(device).type)
     for start in range(0, n_rows, step):
         yield slice(start, min(start + step, n_rows))
 

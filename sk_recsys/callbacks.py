@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+import torch
 from skorch.callbacks import Callback
 
 from .data import Interactions
 from .metrics import get_scorer
 from .metrics._scorer import RankingScorer
 
-__all__ = ["RankingScoring"]
+__all__ = ["FiniteLossGuard", "RankingScoring", "TrainingDivergedError"]
 
 
 class RankingScoring(Callback):
@@ -99,3 +102,79 @@ class RankingScoring(Callback):
             self.best_ = score
         net.history.record(self.name_, score)
         net.history.record(self.name_ + "_best", bool(is_best))
+
+
+class TrainingDivergedError(ValueError):
+    """Training stopped because the loss or the parameters became NaN or inf.
+
+    The model keeps the parameters it had before the failing epoch, so it
+    still scores finitely; lower ``lr`` and fit again.
+    """
+
+
+class FiniteLossGuard(Callback):
+    """Stop training, with the last good parameters, when it diverges.
+
+    Every neural recommender has this callback by default (name
+    ``"finite_loss_guard"``). At the start of each epoch it copies the
+    module's ``state_dict``; when a training batch has a NaN or infinite
+    loss, or at the end of an epoch the parameters, or the loss of the last
+    batch recomputed with them, are not all finite, it
+    restores that copy, starts the optimizer afresh and raises
+    :class:`TrainingDivergedError` naming the learning rate. Turn it off
+    with ``callbacks__finite_loss_guard=None`` (it costs one copy of the
+    parameters).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sk_recsys.callbacks import TrainingDivergedError
+    >>> from sk_recsys.datasets import make_interactions
+    >>> from sk_recsys.models import MatrixFactorization
+    >>> X, y = make_interactions(50, 40, random_state=0, return_X_y=True)
+    >>> model = MatrixFactorization(lr=1e30, max_epochs=3, random_state=0)
+    >>> try:
+    ...     model.fit(X, y)
+    ... except TrainingDivergedError as error:
+    ...     print(error)  # doctest: +ELLIPSIS
+    MatrixFactorization diverged at epoch ...; lr=1e+30 is likely too high, lower it ...
+    >>> bool(np.isfinite(model.predict(X)).all())
+    True
+    """
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.snapshot_ = {
+            name: value.detach().clone()
+            for name, value in net.module_.state_dict().items()
+        }
+
+    def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
+        if training and loss is not None:
+            self.last_batch_ = batch
+            value = float(loss.detach())
+            if not math.isfinite(value):
+                self._stop(net, f"the training loss became {value}")
+
+    def on_epoch_end(self, net, **kwargs):
+        parameters = [p.detach() for p in net.module_.parameters()]
+        if parameters and not bool(
+            torch.stack([torch.isfinite(p).all() for p in parameters]).all()
+        ):
+            self._stop(net, "some parameters became NaN or inf")
+        # The last step may have left finite but huge parameters whose scores
+        # overflow: the loss of the last batch under them must be finite too.
+        batch = self.__dict__.pop("last_batch_", None)
+        if batch is not None:
+            value = float(net.validation_step(batch)["loss"])
+            if not math.isfinite(value):
+                self._stop(net, f"the loss after the last step became {value}")
+
+    def _stop(self, net, what: str):
+        net.module_.load_state_dict(self.snapshot_)
+        net.initialize_optimizer()
+        epoch = len(net.history)
+        raise TrainingDivergedError(
+            f"{type(net).__name__} diverged at epoch {epoch}: {what}; "
+            f"lr={net.lr!r} is likely too high, lower it (e.g. lr={net.lr / 10:g}) "
+            "and fit again (the parameters from before that epoch were kept)."
+        )

@@ -1,3 +1,4 @@
+import json
 import os
 from pathlib import Path
 
@@ -35,4 +36,103 @@ def ratings():
         interactions_per_user=12,
         random_state=0,
         return_X_y=True,
+    )
+
+
+# ------------------------------------------------------ registry-wide helpers
+
+#: Settings that make every registered model train in a blink on tiny data;
+#: each model gets those of its parameters that it has.
+QUICK_PARAMS = {
+    "max_epochs": 2,
+    "random_state": 0,
+    "batch_size": 64,
+    "n_samples": 10,
+    "burn_in": 5,
+}
+
+
+def quick_model(name, **params):
+    """A new ``name`` model from the registry, set for tiny data and seeded.
+
+    ``QUICK_PARAMS`` and ``params`` apply where the model has them (nested
+    ``a__b`` names always do), so one call serves every registered model.
+    """
+    from sk_recsys import get_model
+
+    model = get_model(name)
+    known = model.get_params()
+    wanted = {**QUICK_PARAMS, **params}
+    return model.set_params(
+        **{k: v for k, v in wanted.items() if k in known or "__" in k}
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    """Tiny synthetic data with item and user features (int ids)."""
+    return make_interactions(
+        n_users=20, n_items=15, interactions_per_user=4, image_size=4, random_state=0
+    )
+
+
+# ------------------------------------------ reliability summary (test_reliability)
+
+#: model -> {"tried": n, "worked": n, "refused": n, "crashed": n}; the fuzz
+#: tests of tests/test_reliability.py add to it through ``reliability_log``.
+_RELIABILITY: dict = {}
+_RELIABILITY_KEY = "sk_recsys_reliability"
+
+
+@pytest.fixture(scope="session")
+def reliability_log():
+    """Record the outcome of one bad input: ``log(model, outcome)``."""
+
+    def log(model, outcome):
+        counts = _RELIABILITY.setdefault(
+            model, {"tried": 0, "worked": 0, "refused": 0, "crashed": 0}
+        )
+        counts["tried"] += 1
+        counts[outcome] += 1
+
+    return log
+
+
+def _merge(counts: dict) -> None:
+    for model, row in counts.items():
+        mine = _RELIABILITY.setdefault(model, dict.fromkeys(row, 0))
+        for key, value in row.items():
+            mine[key] = mine.get(key, 0) + value
+
+
+def pytest_sessionfinish(session):
+    # An xdist worker hands its counts to the controller, which prints them.
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput[_RELIABILITY_KEY] = json.dumps(_RELIABILITY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    output = getattr(node, "workeroutput", None) or {}
+    if _RELIABILITY_KEY in output:
+        _merge(json.loads(output[_RELIABILITY_KEY]))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _RELIABILITY:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.write_sep("=", "reliability: bad inputs tried per model")
+    write(f"{'model':<14}{'tried':>8}{'worked':>8}{'refused':>9}{'crashed':>9}")
+    for model, row in sorted(_RELIABILITY.items()):
+        write(
+            f"{model:<14}{row['tried']:>8}{row['worked']:>8}{row['refused']:>9}"
+            f"{row['crashed']:>9}"
+        )
+    crashed = sum(row["crashed"] for row in _RELIABILITY.values())
+    total = sum(row["tried"] for row in _RELIABILITY.values())
+    write(
+        f"{total} bad inputs over {len(_RELIABILITY)} models; "
+        + ("none crashed." if not crashed else f"{crashed} CRASHED (see failures).")
     )

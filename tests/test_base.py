@@ -118,20 +118,22 @@ def test_rating_models_fall_back_to_the_global_mean():
     assert model.predict([["zoe", "tea"]]).tolist() == [pytest.approx(3.5)]
 
 
-def test_chunked_scoring_gives_the_same_results(monkeypatch, ratings):
+def test_chunked_scoring_gives_the_same_results(ratings):
     X, _ = ratings
     model = EASE().fit(X)
     users = np.asarray(model.users_)
     ids, scores = model.recommend(users, k=5)
     full = model.score_items(users)
     pred = model.predict(X)
-    monkeypatch.setattr(sk_recsys.base, "_CHUNK_CELLS", 7 * model.n_items_)
-    ids2, scores2 = model.recommend(users, k=5)
+    # Seven users per chunk: 16 bytes per (user, item) cell of a chunk.
+    with sk_recsys.config_context(working_memory=7 * model.n_items_ * 16 / 2**20):
+        ids2, scores2 = model.recommend(users, k=5)
+        full2, pred2 = model.score_items(users), model.predict(X)
     np.testing.assert_array_equal(ids, ids2)
     # float32 matrix products of other shapes may differ in the last bit
     np.testing.assert_allclose(scores, scores2, rtol=1e-5)
-    np.testing.assert_allclose(model.score_items(users), full, rtol=1e-5, atol=1e-7)
-    np.testing.assert_allclose(model.predict(X), pred, rtol=1e-6)
+    np.testing.assert_allclose(full2, full, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(pred2, pred, rtol=1e-6)
 
 
 def test_inference_before_fit_raises_not_fitted():

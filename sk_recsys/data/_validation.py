@@ -66,7 +66,14 @@ def _normalise_ids(values, what: str) -> np.ndarray:
         raise ValueError(
             f"Complex data not supported: {what} must be strings or real numbers."
         )
-    if arr.dtype.kind in "iub":
+    if arr.dtype.kind == "u":
+        # Unsigned ids become int64, so -1 can pad recommend's lists.
+        if arr.size and arr.max() > np.iinfo(np.int64).max:
+            raise ValueError(
+                f"{what} hold integers above 2**63 - 1; convert them to str."
+            )
+        return arr.astype(np.int64)
+    if arr.dtype.kind in "ib":
         return arr.astype(np.int64, copy=False) if arr.dtype.kind == "b" else arr
     if arr.dtype.kind == "f":
         if not np.isfinite(arr).all():

@@ -134,7 +134,7 @@ def _resolve_folder(data_home, variant: _Variant) -> tuple[Path, Path]:
 def _require(path: Path, variant: _Variant, home: Path) -> Path:
     if not path.is_file():
         raise FileNotFoundError(
-            f"MovieLens file {path.name!r} was not found in {path.parent}; "
+            f"{variant.name} file {path.name!r} was not found in {path.parent}; "
             f"{variant.source.format(home=home)} (or pass data_home= / set "
             f"SK_RECSYS_DATA to the folder holding {variant.folder}/), as the "
             "files may not be redistributed and sk_recsys does not ship them."

@@ -1,6 +1,8 @@
 """Recommender estimators, one per module."""
 
+from ._distributed import DataParallelMixin
 from ._neural import NeuralRecommender
+from .bpmf import BayesianMF
 from .content import ContentRecommender
 from .dmf import DeepMF
 from .ease import EASE
@@ -13,7 +15,9 @@ from .popularity import Popularity
 
 __all__ = [
     "EASE",
+    "BayesianMF",
     "ContentRecommender",
+    "DataParallelMixin",
     "DeepMF",
     "HybridRecommender",
     "ItemKNN",

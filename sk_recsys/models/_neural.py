@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 
 from ..base import RecommenderMixin
+from ..callbacks import FiniteLossGuard
 from ..data import (
     InteractionDataset,
     NegativeSampler,
@@ -88,6 +89,9 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         for ``EarlyStopping``, ``Checkpoint`` or ``LRScheduler``. A random
         row split is refused: it would mix a user's rows between the sides.
     callbacks : list of skorch callbacks or None, default=None
+        Added to skorch's defaults and a
+        :class:`~sk_recsys.callbacks.FiniteLossGuard`, which stops a
+        diverging fit with the last good parameters.
     verbose : int, default=0
         1 prints skorch's epoch table.
     device : str, default="cpu"
@@ -96,7 +100,10 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         Seeds initialisation, shuffling, negative sampling and dropout, and
         selects torch's deterministic kernels during ``fit``, so that two fits
         are identical whatever the number of threads; torch's global
-        generator and determinism setting are restored after ``fit``.
+        generator and determinism setting are restored after ``fit``. Each
+        epoch reseeds torch from ``random_state`` and the epoch number, so
+        training resumed from a checkpoint (``LoadInitState`` or
+        ``warm_start``) gives the same model as an uninterrupted run.
     **kwargs
         Any other skorch parameter (``warm_start``, ``optimizer__*``,
         ``module__*``, ``callbacks__*``, ``iterator_train__*``...).
@@ -233,9 +240,30 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             torch.use_deterministic_algorithms(True, warn_only=True)
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(seed)
+                self._epoch_seed_ = seed
                 yield
         finally:
+            self.__dict__.pop("_epoch_seed_", None)
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+    def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
+        """Start an epoch; a seeded fit reseeds torch from the epoch number."""
+        super().on_epoch_begin(net, dataset_train, dataset_valid, **kwargs)
+        seed = self.__dict__.get("_epoch_seed_")
+        if seed is not None:
+            # Shuffling, negatives and dropout of epoch n depend on n alone,
+            # not on the epochs run before in this process.
+            epoch = len(self.history)
+            torch.manual_seed(
+                int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+            )
+
+    def get_default_callbacks(self):
+        """skorch's default callbacks and the divergence guard."""
+        return [
+            *super().get_default_callbacks(),
+            ("finite_loss_guard", FiniteLossGuard()),
+        ]
 
     @contextlib.contextmanager
     def _training(self):
@@ -302,6 +330,9 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         if data.held_out is not None and len(data.held_out.users):
             held = data.held_out
             valid = InteractionDataset(held.users, held.items, held.y, device=device)
+        # The int64 index arrays are copied into the (int32) datasets: free
+        # them before training rather than hold them through it.
+        del data
         with self._training():
             super().fit(_TrainingData(train, valid))
         return self

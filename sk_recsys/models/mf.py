@@ -40,7 +40,8 @@ class MatrixFactorization(NeuralRecommender):
       ``"bpr"``.
 
     The penalty ``l2`` applies to the vectors each batch touches, as in the
-    per-rating form of the objective; ``optimizer__weight_decay`` works too.
+    per-rating form of the objective; ``optimizer__weight_decay`` works too
+    (except with ``sparse=True``).
     Rating predictions are clipped to the range of ``y`` seen in ``fit``.
     Ranking scores the whole catalog with one matrix product per chunk of
     users on ``device``. New users are folded in from ``history=`` by
@@ -63,6 +64,16 @@ class MatrixFactorization(NeuralRecommender):
         ``"auto"`` is 0.1 for ``"mse"`` and 0.01 for the ranking losses
         (the best of a coarse search on MovieLens-100K, see
         ``benchmarks/README.md``).
+    sparse : bool, default=False
+        Sparse gradients for the embedding tables, for large catalogs: a step
+        then updates only the rows its batch touched (and the optimizer
+        keeps state for those rows only), rather than every row. The default
+        ``optimizer=torch.optim.Adam`` becomes ``torch.optim.SparseAdam``
+        (other optimizers must accept sparse gradients, e.g. ``SGD`` or
+        ``Adagrad``). SparseAdam has no weight decay: regularise with
+        ``l2``, which is in the loss. The global bias stays at its initial
+        value (the mean rating for ``"mse"``), as SparseAdam cannot update a
+        dense parameter.
     lr : float, default=3e-3
     max_epochs : int, default=30
     batch_size : int, default=1024
@@ -108,6 +119,7 @@ class MatrixFactorization(NeuralRecommender):
         "n_negatives": [Interval(numbers.Integral, 1, None, closed="left")],
         "negative_sampling": [StrOptions({"uniform", "popularity"})],
         "l2": [Interval(numbers.Real, 0, None, closed="left"), StrOptions({"auto"})],
+        "sparse": ["boolean"],
     }
 
     def __init__(
@@ -118,6 +130,7 @@ class MatrixFactorization(NeuralRecommender):
         n_negatives=4,
         negative_sampling="uniform",
         l2="auto",
+        sparse=False,
         module=MatrixFactorizationModule,
         **kwargs,
     ):
@@ -127,6 +140,7 @@ class MatrixFactorization(NeuralRecommender):
         self.n_negatives = n_negatives
         self.negative_sampling = negative_sampling
         self.l2 = l2
+        self.sparse = sparse
 
     def _configure(self, data, **features):
         loss = self.loss
@@ -150,7 +164,26 @@ class MatrixFactorization(NeuralRecommender):
             "n_factors": self.n_factors,
             "global_bias": self.global_mean_ if explicit else 0.0,
             "user_bias": explicit,
+            "sparse": self.sparse,
         }
+
+    def initialize_optimizer(self, *args, **kwargs):
+        """The optimizer; with ``sparse=True``, Adam becomes SparseAdam."""
+        if not (self.sparse and self.optimizer is torch.optim.Adam):
+            return super().initialize_optimizer(*args, **kwargs)
+        params = [
+            (name, param)
+            for name, param in self.get_all_learnable_params()
+            if param.requires_grad
+        ]
+        args, kwargs = self.get_params_for_optimizer("optimizer", params)
+        if kwargs.pop("weight_decay", 0):
+            raise ValueError(
+                "sparse=True trains with torch.optim.SparseAdam, which has no "
+                "weight decay; drop optimizer__weight_decay and set l2 instead."
+            )
+        self.optimizer_ = torch.optim.SparseAdam(*args, **kwargs)
+        return self
 
     def _default_criterion(self):
         losses = {

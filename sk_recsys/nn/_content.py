@@ -8,9 +8,41 @@ saved with it, and maps entity indices to vectors.
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 __all__ = ["ContentEncoder", "ImageCNN", "TextCNN", "TextGRU"]
+
+
+# The convolutions below keep nn.Conv1d/nn.Conv2d for their parameters but
+# compute as windows times a matrix product: oneDNN's convolution kernels sum
+# in an order that depends on the number of threads, so a seeded fit would
+# differ between a process with two threads and a worker with one, while the
+# matrix products give the same bits whatever the thread count.
+
+
+def _conv1d(conv: nn.Conv1d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` for a stride-1 Conv1d with symmetric padding, via matmul."""
+    (k,), (pad,) = conv.kernel_size, conv.padding
+    windows = F.pad(x, (pad, pad)).unfold(2, k, 1)  # (n, c, positions, k)
+    windows = windows.permute(0, 2, 1, 3).flatten(2)  # (n, positions, c * k)
+    out = windows @ conv.weight.flatten(1).T + conv.bias
+    return out.transpose(1, 2)
+
+
+def _conv2d(conv: nn.Conv2d, x: torch.Tensor) -> torch.Tensor:
+    """``conv(x)`` for a stride-1 Conv2d, via im2col and a matrix product."""
+    n, _, height, width = x.shape
+    columns = F.unfold(x, conv.kernel_size, padding=conv.padding)  # (n, c*k*k, h*w)
+    out = conv.weight.flatten(1) @ columns + conv.bias[:, None]
+    return out.view(n, -1, height, width)
+
+
+class _MatmulConv2d(nn.Conv2d):
+    """A 3x3, stride-1, same-padding Conv2d computed by :func:`_conv2d`."""
+
+    def forward(self, x):
+        return _conv2d(self, x)
 
 
 class TextCNN(nn.Module):
@@ -50,7 +82,7 @@ class TextCNN(nn.Module):
         padding = (tokens == 0)[:, None, :]
         pooled = []
         for conv in self.convs:
-            features = torch.relu(conv(x)).masked_fill(padding, float("-inf"))
+            features = torch.relu(_conv1d(conv, x)).masked_fill(padding, float("-inf"))
             pooled.append(features.max(dim=2).values)
         out = torch.cat(pooled, dim=1)
         return torch.where(torch.isinf(out), torch.zeros_like(out), out)
@@ -99,7 +131,7 @@ class ImageCNN(nn.Module):
         layers, previous = [], in_channels
         for width in channels:
             layers += [
-                nn.Conv2d(previous, width, 3, padding=1),
+                _MatmulConv2d(previous, width, 3, padding=1),
                 nn.ReLU(),
                 nn.MaxPool2d(2, ceil_mode=True),
             ]

@@ -25,7 +25,8 @@ class MatrixFactorizationModule(nn.Module):
         Standard deviation of the normal initialisation of the factors.
     sparse : bool, default=False
         Sparse gradients for the embedding tables (use with
-        ``torch.optim.SparseAdam``).
+        ``torch.optim.SparseAdam``). ``mu`` is then fixed at ``global_bias``:
+        SparseAdam cannot update a dense parameter.
 
     Examples
     --------
@@ -54,7 +55,9 @@ class MatrixFactorizationModule(nn.Module):
         self.item_factors = nn.Embedding(n_items, n_factors, sparse=sparse)
         self.item_bias = nn.Embedding(n_items, 1, sparse=sparse)
         self.user_bias = nn.Embedding(n_users, 1, sparse=sparse) if user_bias else None
-        self.global_bias = nn.Parameter(torch.tensor(float(global_bias)))
+        self.global_bias = nn.Parameter(
+            torch.tensor(float(global_bias)), requires_grad=not sparse
+        )
         nn.init.normal_(self.user_factors.weight, std=init_std)
         nn.init.normal_(self.item_factors.weight, std=init_std)
         nn.init.zeros_(self.item_bias.weight)

@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 
 __all__ = ["GROUP", "PluginWarning", "available_models", "get_model"]
 
+#: Entry-point group that plugin packages declare their models under.
 GROUP = "sk_recsys.models"
 
 _BUILTINS = {
@@ -24,6 +25,7 @@ _BUILTINS = {
     "user_knn": "sk_recsys.models.knn:UserKNN",
     "ease": "sk_recsys.models.ease:EASE",
     "mf": "sk_recsys.models.mf:MatrixFactorization",
+    "bpmf": "sk_recsys.models.bpmf:BayesianMF",
     "dmf": "sk_recsys.models.dmf:DeepMF",
     "neumf": "sk_recsys.models.neumf:NeuMF",
     "content": "sk_recsys.models.content:ContentRecommender",

@@ -1,0 +1,1 @@
+"""Benchmark scripts and the configuration-driven suite (``python -m benchmarks``)."""

@@ -1,0 +1,74 @@
+"""``python -m benchmarks``: run the benchmark suite and regenerate its tables.
+
+Commands
+--------
+``python -m benchmarks run [--datasets ...] [--models ...] [--force]``
+    Measure every (dataset, model) pair of ``benchmarks/suite.toml`` not yet
+    measured on this machine with the same configuration, then render.
+``python -m benchmarks render``
+    Regenerate the tables of ``benchmarks/README.md``, the leaderboard of
+    ``README.md`` and the plots under ``benchmarks/plots/`` from the stored
+    JSON results.
+``python -m benchmarks list``
+    Show the planned pairs and which are already measured here.
+
+Data is read from ``$SK_RECSYS_DATA`` (or ``../shared/data`` beside the
+repository); nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import _common, render, report, suite
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="measure the configured pairs, then render")
+    run.add_argument("--config", default=str(suite.CONFIG))
+    run.add_argument("--datasets", nargs="*", help="only these dataset entries")
+    run.add_argument("--models", nargs="*", help="only these model entries")
+    run.add_argument("--force", action="store_true", help="measure again")
+    run.add_argument(
+        "--no-curves", action="store_true", help="skip the per-epoch test scores"
+    )
+    commands.add_parser("render", help="regenerate tables and plots from results")
+    listing = commands.add_parser("list", help="show the planned pairs")
+    listing.add_argument("--config", default=str(suite.CONFIG))
+    args = parser.parse_args(argv)
+
+    if args.command == "run":
+        written = suite.run(
+            args.config,
+            datasets=args.datasets,
+            models=args.models,
+            force=args.force,
+            curves=not args.no_curves,
+        )
+        print(f"wrote {len(written)} result file(s)")
+        render.main()
+        report.main()
+    elif args.command == "render":
+        render.main()
+        report.main()
+    else:
+        config = suite.load_config(args.config)
+        machine = _common.machine()
+        for dataset_name, model_name in suite.planned(config):
+            path = suite.result_path(
+                dataset_name,
+                model_name,
+                config["datasets"][dataset_name],
+                config["models"][model_name],
+                machine,
+            )
+            state = "measured" if path.exists() else "to run"
+            print(f"{dataset_name:<16} {model_name:<22} {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

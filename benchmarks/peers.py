@@ -1,0 +1,349 @@
+"""One adapter per library, so every model of the suite is fitted and scored alike.
+
+An adapter fits on a :class:`~benchmarks.suite.Fold` (users and items are
+0..n-1 indices) and exposes ``score_users(users)`` (full-catalog scores in
+the fold's item order) for the ranking protocol and
+``predict_pairs(users, items)`` for the rating protocol. The metrics are
+computed by the suite, with our metric code, for every library alike.
+
+Libraries: ``sk_recsys`` (any registered model, by registry name), and the
+peers ``implicit`` (ALS, BPR), ``surprise`` (SVD, SVD++, KNNBaseline),
+``skrecsys`` (ItemKNN, EASE, BPR, SLIM), ``cornac`` (BPR, NeuMF, VAECF, ...)
+and ``lightfm``. A peer that is not installed is skipped with a note.
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from skorch.callbacks import Callback
+
+_MODULES = {
+    "sk_recsys": "sk_recsys",
+    "implicit": "implicit",
+    "surprise": "surprise",
+    "skrecsys": "skrecsys",
+    "cornac": "cornac",
+    "lightfm": "lightfm",
+}
+# Why a peer may be absent, beyond "not installed".
+_NOTES = {
+    "lightfm": (
+        "lightfm 1.17 does not build here: its setup.py fails under current "
+        "setuptools ('dict' object has no attribute '__LIGHTFM_SETUP__')"
+    ),
+}
+
+
+def missing(model: dict) -> str | None:
+    """Why the library of ``model`` cannot run here, or None when it can."""
+    library = model["library"]
+    try:
+        importlib.import_module(_MODULES[library])
+    except ImportError:
+        note = _NOTES.get(library, f"{library} is not installed")
+        return f"{note} (pip install -e .[bench] installs the peers that build)"
+    return None
+
+
+def make(model: dict, protocol: str):
+    """The adapter for one model entry of the configuration."""
+    adapters = {
+        "sk_recsys": Ours,
+        "implicit": Implicit,
+        "surprise": Surprise,
+        "skrecsys": SkRecsys,
+        "cornac": Cornac,
+        "lightfm": LightFM,
+    }
+    return adapters[model["library"]](
+        model["estimator"], dict(model.get("params", {})), protocol
+    )
+
+
+def _version(module: str) -> str:
+    return getattr(importlib.import_module(module), "__version__", "?")
+
+
+class _Adapter:
+    library_module = ""
+
+    def overhead_s_(self) -> float:
+        """Seconds of ``fit`` spent on the suite's own work (learning curves)."""
+        return 0.0
+
+    def __init__(self, estimator: str, params: dict, protocol: str):
+        self.estimator = estimator
+        self.params = params
+        self.protocol = protocol
+
+    @property
+    def library(self) -> str:
+        return f"{self.library_module} {_version(self.library_module)}"
+
+    @property
+    def description(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
+        return f"{self.estimator}({args})"
+
+    def _check_protocol(self, *supported):
+        if self.protocol not in supported:
+            raise ValueError(
+                f"{self.library} {self.estimator} does not support the "
+                f"{self.protocol!r} protocol; use it in a run of "
+                f"{' or '.join(supported)} datasets."
+            )
+
+
+class _FactorAdapter(_Adapter):
+    """Peers whose scores are ``user_factors @ item_factors.T``."""
+
+    def score_users(self, users):
+        return self.user_factors_[users] @ self.item_factors_.T
+
+
+def _matrix(fold, values=None) -> sp.csr_matrix:
+    data = np.ones(len(fold.train)) if values is None else values
+    return sp.csr_matrix(
+        (data, (fold.train["user"], fold.train["item"])),
+        shape=(fold.n_users, fold.n_items),
+    ).tocsr()
+
+
+# ------------------------------------------------------------------ ours
+
+
+class _TestScore(Callback):
+    """A skorch callback recording a test metric after every epoch.
+
+    For the learning-curve plots only: the reported numbers are those of the
+    configured number of epochs, never the best epoch on the test rows.
+    """
+
+    def __init__(self, name, function):
+        self.name = name
+        self.function = function
+        self.elapsed_s = 0.0
+
+    def on_epoch_end(self, net, **kwargs):
+        start = time.perf_counter()
+        net.history.record(self.name, float(self.function(net)))
+        # Its own time is taken off the fit time by the suite.
+        self.elapsed_s += time.perf_counter() - start
+
+
+class Ours(_Adapter):
+    """Any model of the sk_recsys registry, fitted on the raw index ids."""
+
+    library_module = "sk_recsys"
+
+    def fit(self, fold, *, learning_curve=False):
+        from sk_recsys import get_model
+        from sk_recsys.metrics import get_scorer, rmse
+        from sk_recsys.models import NeuralRecommender
+
+        X = fold.train[["user", "item"]]
+        y = fold.train["value"].to_numpy() if self.protocol == "rating" else None
+        model = get_model(self.estimator, **self.params)
+        self.description_ = repr(model).replace("\n", " ")
+        neural = isinstance(model, NeuralRecommender)
+        name = None
+        if neural and learning_curve:
+            X_test = fold.test[["user", "item"]]
+            if self.protocol == "ranking":
+                scorer = get_scorer("ndcg@10")
+                name, function = "test_ndcg@10", lambda net: scorer(net, X_test)
+            else:
+                truth = fold.test["value"].to_numpy(np.float64)
+                name = "test_rmse"
+
+                def function(net):
+                    return rmse(truth, np.clip(net.predict(X_test), 1, 5))
+
+            curve_callback = _TestScore(name, function)
+            model.set_params(callbacks=[*(model.callbacks or []), curve_callback])
+            self.overhead_s_ = lambda: curve_callback.elapsed_s
+        model.fit(X, y)
+        self.model_ = model
+        self.n_items_ = fold.n_items
+        if not neural:
+            return None
+        history = model.history
+        curve = {"epoch": list(history[:, "epoch"])}
+        curve["train_loss"] = [float(v) for v in history[:, "train_loss"]]
+        if name is not None:
+            curve[name] = [float(v) for v in history[:, name]]
+        return curve
+
+    @property
+    def description(self) -> str:
+        return getattr(self, "description_", super().description)
+
+    def score_users(self, users):
+        return self.model_.score_items(users, items=np.arange(self.n_items_))
+
+    def predict_pairs(self, users, items):
+        return self.model_.predict(pd.DataFrame({"user": users, "item": items}))
+
+
+# -------------------------------------------------------------- implicit
+
+
+class Implicit(_FactorAdapter):
+    """implicit's CPU ``AlternatingLeastSquares`` / ``BayesianPersonalizedRanking``."""
+
+    library_module = "implicit"
+
+    def fit(self, fold, *, learning_curve=False):
+        self._check_protocol("ranking")
+        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.bpr import BayesianPersonalizedRanking
+
+        classes = {"als": AlternatingLeastSquares, "bpr": BayesianPersonalizedRanking}
+        model = classes[self.estimator](**self.params, random_state=0, num_threads=0)
+        from threadpoolctl import threadpool_limits
+
+        # implicit parallelises itself and asks BLAS not to (its own warning).
+        with threadpool_limits(1, "blas"):
+            model.fit(_matrix(fold).astype(np.float32), show_progress=False)
+        self.user_factors_ = np.asarray(model.user_factors)
+        self.item_factors_ = np.asarray(model.item_factors)
+        return None
+
+
+# -------------------------------------------------------------- surprise
+
+
+class Surprise(_Adapter):
+    """Surprise's rating predictors (``SVD``, ``SVDpp``, ``KNNBaseline``)."""
+
+    library_module = "surprise"
+
+    def fit(self, fold, *, learning_curve=False):
+        self._check_protocol("rating")
+        import surprise
+
+        frame = fold.train.rename(columns={"value": "rating"})
+        data = surprise.Dataset.load_from_df(
+            frame[["user", "item", "rating"]], surprise.Reader(rating_scale=(1, 5))
+        )
+        params = dict(self.params)
+        if self.estimator != "KNNBaseline":
+            params.setdefault("random_state", 0)
+        self.model_ = getattr(surprise, self.estimator)(**params, verbose=False)
+        self.model_.fit(data.build_full_trainset())
+        return None
+
+    def predict_pairs(self, users, items):
+        return np.array(
+            [self.model_.predict(u, i).est for u, i in zip(users, items, strict=True)]
+        )
+
+
+# -------------------------------------------------------------- skrecsys
+
+
+class SkRecsys(_Adapter):
+    """skrecsys recommenders; full scores from ``predict`` over all pairs."""
+
+    library_module = "skrecsys"
+    _BLOCK_PAIRS = 2_000_000
+
+    def fit(self, fold, *, learning_curve=False):
+        self._check_protocol("ranking")
+        from skrecsys import recommendation
+
+        params = dict(self.params)
+        if self.estimator == "BayesianPersonalizedRanking":
+            params.setdefault("random_state", 0)
+        self.model_ = getattr(recommendation, self.estimator)(**params)
+        self.model_.fit(fold.train[["user", "item"]].to_numpy())
+        self.n_items_ = fold.n_items
+        known = np.zeros(fold.n_items, dtype=bool)
+        known[np.asarray(self.model_.item_ids_, dtype=np.int64)] = True
+        self.known_items_ = np.flatnonzero(known)
+        return None
+
+    def score_users(self, users):
+        scores = np.full((len(users), self.n_items_), -np.inf)
+        items = self.known_items_
+        step = max(1, self._BLOCK_PAIRS // len(items))
+        for start in range(0, len(users), step):
+            block = users[start : start + step]
+            pairs = np.column_stack(
+                [np.repeat(block, len(items)), np.tile(items, len(block))]
+            )
+            values = self.model_.predict(pairs).reshape(len(block), len(items))
+            scores[start : start + len(block), items] = values
+        return scores
+
+
+# ---------------------------------------------------------------- cornac
+
+
+class Cornac(_Adapter):
+    """cornac recommenders, fitted on the binary training rows."""
+
+    library_module = "cornac"
+
+    def fit(self, fold, *, learning_curve=False):
+        self._check_protocol("ranking")
+        import cornac
+
+        triples = list(
+            zip(
+                fold.train["user"].astype(str),
+                fold.train["item"].astype(str),
+                np.ones(len(fold.train)),
+                strict=True,
+            )
+        )
+        train_set = cornac.data.Dataset.from_uir(triples, seed=0)
+        params = dict(self.params)
+        params.setdefault("seed", 0)
+        self.model_ = getattr(cornac.models, self.estimator)(**params)
+        self.model_.fit(train_set)
+        # cornac indexes users and items in order of appearance: map back.
+        self.user_index_ = np.array(
+            [train_set.uid_map[str(u)] for u in range(fold.n_users)]
+        )
+        order = np.empty(fold.n_items, dtype=np.int64)
+        for raw, index in train_set.iid_map.items():
+            order[int(raw)] = index
+        self.item_order_ = order
+        return None
+
+    def score_users(self, users):
+        return np.stack(
+            [
+                self.model_.score(int(self.user_index_[u]))[self.item_order_]
+                for u in users
+            ]
+        )
+
+
+# ---------------------------------------------------------------- lightfm
+
+
+class LightFM(_FactorAdapter):
+    """LightFM with the WARP loss (when it installs)."""
+
+    library_module = "lightfm"
+
+    def fit(self, fold, *, learning_curve=False):
+        self._check_protocol("ranking")
+        from lightfm import LightFM as Model
+
+        params = dict(self.params)
+        epochs = params.pop("epochs", 30)
+        model = Model(**params, random_state=0)
+        model.fit(_matrix(fold).tocoo(), epochs=epochs)
+        bias_u, factors_u = model.get_user_representations()
+        bias_i, factors_i = model.get_item_representations()
+        self.user_factors_ = np.column_stack([factors_u, bias_u, np.ones_like(bias_u)])
+        self.item_factors_ = np.column_stack([factors_i, np.ones_like(bias_i), bias_i])
+        return None

@@ -1,0 +1,246 @@
+"""Tables, leaderboard and plots of the benchmark suite, from its stored JSON.
+
+Called by ``python -m benchmarks render`` (and after ``run``): rewrites the
+part of ``benchmarks/README.md`` between ``<!-- suite:start -->`` and
+``<!-- suite:end -->``, the leaderboard of the top-level ``README.md``
+between ``<!-- leaderboard:start -->`` and ``<!-- leaderboard:end -->``, and
+the PNG plots under ``benchmarks/plots/``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from . import suite
+
+HERE = Path(__file__).resolve().parent
+PLOTS = HERE / "plots"
+RANKING_COLUMNS = ("ndcg@10", "precision@10", "recall@10", "map@10", "auc")
+RATING_COLUMNS = ("rmse", "mae")
+
+
+def _replace_between(path: Path, start: str, end: str, body: str) -> None:
+    text = path.read_text()
+    if start not in text:
+        raise ValueError(f"{path} has no {start} marker; add the two markers first.")
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    path.write_text(f"{head}{start}\n{body}\n{end}{tail}")
+
+
+def _fmt(value, digits=4) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _seconds(value) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def _by_dataset(results):
+    """Results grouped by dataset, in the order of the configuration."""
+    grouped = defaultdict(list)
+    for result in results:
+        grouped[result["dataset"]].append(result)
+    order = list(suite.load_config()["datasets"])
+    return dict(
+        sorted(
+            grouped.items(),
+            key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order),
+        )
+    )
+
+
+def _primary(protocol: str) -> tuple[str, bool]:
+    """The headline metric of a protocol and whether higher is better."""
+    return ("ndcg@10", True) if protocol == "ranking" else ("rmse", False)
+
+
+def _sort_key(result):
+    metric, higher = _primary(result["protocol"])
+    value = result["mean"].get(metric)
+    if value is None:
+        return float("inf")
+    return -value if higher else value
+
+
+def dataset_table(results: list[dict]) -> str:
+    """One Markdown table: every model measured on one dataset, best first."""
+    protocol = results[0]["protocol"]
+    columns = RANKING_COLUMNS if protocol == "ranking" else RATING_COLUMNS
+    lines = [
+        "| model | library | " + " | ".join(columns) + " | fit s | score s | machine |",
+        "|---|---|" + "---:|" * len(columns) + "---:|---:|---|",
+    ]
+    for result in sorted(results, key=_sort_key):
+        mean = result["mean"]
+        lines.append(
+            f"| {result['model']} | {result['library']} | "
+            + " | ".join(_fmt(mean.get(c)) for c in columns)
+            + f" | {_seconds(mean.get('fit_s'))} | {_seconds(mean.get('eval_s'))}"
+            + f" | {result['machine_key']} |"
+        )
+    return "\n".join(lines)
+
+
+def suite_section(results, skips) -> str:
+    """The Markdown of every dataset's table, with estimators and skipped peers."""
+    if not results:
+        return "_No suite results yet: run `python -m benchmarks run`._"
+    config = suite.load_config()
+    parts = []
+    for name, rows in _by_dataset(results).items():
+        label = config["datasets"].get(name, {}).get("label", name)
+        folds = ", ".join(f["fold"] for f in rows[0]["folds"])
+        parts += [
+            f"#### {label} (`{name}`)",
+            "",
+            f"Protocol: {rows[0]['protocol']}; folds: {folds}; "
+            + (
+                "metrics are means over folds."
+                if len(rows[0]["folds"]) > 1
+                else "one split."
+            ),
+            "",
+            dataset_table(rows),
+            "",
+        ]
+        plot = PLOTS / f"{name}_quality_vs_time.png"
+        if plot.exists():
+            parts += [f"![{name}: quality vs fit time](plots/{plot.name})", ""]
+        curve = PLOTS / f"{name}_learning_curves.png"
+        if curve.exists():
+            parts += [f"![{name}: learning curves](plots/{curve.name})", ""]
+    estimators = sorted({(r["model"], r["library"], r["estimator"]) for r in results})
+    parts += ["#### Estimators as configured", "", "| entry | library | estimator |"]
+    parts += ["|---|---|---|"]
+    parts += [f"| {m} | {lib} | `{est}` |" for m, lib, est in estimators]
+    machines = {r["machine_key"]: r["machine"] for r in results}
+    parts += ["", "#### Machines", ""]
+    for key, machine in sorted(machines.items()):
+        gpu = machine.get("gpu") or "no GPU"
+        parts.append(
+            f"- `{key}`: {machine['cpu']}, {machine['cores']} cores, {gpu}; "
+            f"Python {machine['python']}, torch {machine['torch']}, "
+            f"{machine['platform']}"
+        )
+    if skips:
+        parts += ["", "#### Peers that did not run here", ""]
+        parts += [f"- `{s['model']}` ({s['library']}): {s['reason']}" for s in skips]
+    return "\n".join(parts)
+
+
+def leaderboard(results) -> str:
+    """Our best model vs the best peer on each dataset (headline metric)."""
+    if not results:
+        return "_No suite results yet: run `python -m benchmarks run`._"
+    config = suite.load_config()
+    lines = [
+        "| dataset | metric | best sk_recsys | best peer |",
+        "|---|---|---|---|",
+    ]
+    for name, rows in _by_dataset(results).items():
+        metric, _ = _primary(rows[0]["protocol"])
+        ours = sorted(
+            (r for r in rows if r["library"].startswith("sk_recsys")), key=_sort_key
+        )
+        theirs = sorted(
+            (r for r in rows if not r["library"].startswith("sk_recsys")), key=_sort_key
+        )
+
+        def cell(candidates, metric=metric):
+            if not candidates:
+                return "-"
+            best = candidates[0]
+            return f"{best['model']} {_fmt(best['mean'].get(metric))}"
+
+        label = config["datasets"].get(name, {}).get("label", name)
+        lines.append(f"| {label} | {metric} | {cell(ours)} | {cell(theirs)} |")
+    return "\n".join(lines)
+
+
+def plots(results) -> list[Path]:
+    """Quality vs fit time per dataset, and learning curves of the neural models."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    PLOTS.mkdir(exist_ok=True)
+    written = []
+    for name, rows in _by_dataset(results).items():
+        metric, _ = _primary(rows[0]["protocol"])
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for result in rows:
+            x, y = result["mean"].get("fit_s"), result["mean"].get(metric)
+            if x is None or y is None:
+                continue
+            ours = result["library"].startswith("sk_recsys")
+            axes.scatter(
+                x, y, marker="o" if ours else "x", color="C0" if ours else "C3"
+            )
+            axes.annotate(
+                result["model"],
+                (x, y),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        axes.set_xscale("log")
+        axes.set_xlabel("fit time (s, log scale)")
+        axes.set_ylabel(metric)
+        axes.set_title(f"{name}: {metric} vs fit time (o ours, x peers)")
+        figure.tight_layout()
+        path = PLOTS / f"{name}_quality_vs_time.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+
+        curves = [
+            (r["model"], c)
+            for r in rows
+            for c in r.get("learning_curves", [])[:1]
+            if any(k.startswith("test_") for k in c)
+        ]
+        if not curves:
+            continue
+        figure, axes = plt.subplots(figsize=(6, 4))
+        for model, curve in curves:
+            key = next(k for k in curve if k.startswith("test_"))
+            axes.plot(curve["epoch"], curve[key], label=model)
+        axes.set_xlabel("epoch")
+        axes.set_ylabel(key.removeprefix("test_") + " on the test rows")
+        axes.set_title(f"{name}: learning curves (fold {curves[0][1]['fold']})")
+        axes.legend(fontsize=8)
+        figure.tight_layout()
+        path = PLOTS / f"{name}_learning_curves.png"
+        figure.savefig(path, dpi=110)
+        plt.close(figure)
+        written.append(path)
+    return written
+
+
+def main():
+    results = suite.load_results()
+    skips = suite.load_skips()
+    if results:
+        plots(results)
+    _replace_between(
+        HERE / "README.md",
+        "<!-- suite:start -->",
+        "<!-- suite:end -->",
+        suite_section(results, skips),
+    )
+    _replace_between(
+        HERE.parent / "README.md",
+        "<!-- leaderboard:start -->",
+        "<!-- leaderboard:end -->",
+        leaderboard(results),
+    )
+    print(f"rendered {len(results)} suite result(s), leaderboard and plots")

@@ -1,0 +1,320 @@
+"""How MatrixFactorization's costs grow with the number of interactions.
+
+For each size, in a fresh subprocess (so that peak memory is its own):
+synthetic implicit interactions with MovieLens-like skew (about 150
+interactions per user, lognormal user activity, Zipf item popularity, the
+catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
+
+* the time of an MF epoch (BPR, one negative per row, 64 factors, batch
+  65,536), median over the epochs after a warm-up one, and the same for the
+  plain torch loop of ``skorch_overhead.py`` (their ratio is skorch's cost);
+* the time of the full-catalog top-10 for every user;
+* peak memory of ``fit`` and of the ranking over the memory held before each
+  (Linux: the high-water mark is reset through ``/proc/self/clear_refs``;
+  elsewhere ``ru_maxrss``, which then includes the data generation), and on
+  a GPU ``torch.cuda.max_memory_allocated``; the fit is preceded by a
+  warm-up fit of four full batches, whose own peak (``step_peak_mb``) is the
+  working set of one training step, the same at every size;
+* the size of the training tensors (int32 users and items) plus the
+  parameters: the target is a fit peak of at most 3x that.
+
+Writes ``results/scale_<device>.json`` and ``results/scale_<device>.png``.
+Examples::
+
+    python benchmarks/scale.py --sizes 100000 1000000          # quick check
+    python benchmarks/scale.py                                 # 1e5, 1e6, 1e7
+    python benchmarks/scale.py --device cuda --sizes 1e5 1e6 1e7 2e7 1e8
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from _common import RESULTS, write_result
+from skorch_overhead import plain_loop
+
+from sk_recsys.models import MatrixFactorization
+
+MB = 2**20
+
+
+def interactions(n_rows: int, seed: int = 0):
+    """Skewed implicit (user, item) rows as int32, and the two id counts."""
+    n_users = max(10, n_rows // 150)
+    n_items = max(50, int(3_700 * (n_rows / 1e6) ** 0.66))
+    rng = np.random.default_rng(seed)
+    activity = rng.lognormal(0.0, 1.0, n_users)
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.9
+    user_cdf = np.cumsum(activity / activity.sum())
+    item_cdf = np.cumsum(popularity / popularity.sum())
+    X = np.empty((n_rows, 2), dtype=np.int32)
+    step = 5_000_000  # bounds the float64 temporaries of the draws
+    for start in range(0, n_rows, step):
+        stop = min(start + step, n_rows)
+        for column, cdf in ((0, user_cdf), (1, item_cdf)):
+            draws = np.searchsorted(cdf, rng.random(stop - start) * cdf[-1])
+            X[start:stop, column] = np.minimum(draws, len(cdf) - 1)
+    # Ids that drew no row are simply absent, as in a real log.
+    return X, n_users, n_items
+
+
+def _rss_mb() -> float:
+    status = Path("/proc/self/status")
+    if status.exists():
+        return int(re.search(r"VmRSS:\s+(\d+)", status.read_text()).group(1)) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _reset_peak() -> bool:
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_mb() -> float:
+    status = Path("/proc/self/status")
+    if status.exists():
+        return int(re.search(r"VmHWM:\s+(\d+)", status.read_text()).group(1)) / 1024
+    # ru_maxrss is KiB on Linux, bytes on macOS.
+    scale = 1 if sys.platform == "darwin" else 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / MB
+
+
+def _sync(device):
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _peak_over(start_mb: float, device) -> dict:
+    out = {"peak_mb": _peak_mb() - start_mb}
+    if torch.device(device).type == "cuda":
+        out["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / MB
+    return out
+
+
+def _start_window(device) -> float:
+    gc.collect()
+    if torch.device(device).type == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    _reset_peak()
+    return _rss_mb()
+
+
+def measure(n_rows: int, args) -> dict:
+    """One size, in this process."""
+    common = {"n_factors": args.factors, "lr": 1e-3, "l2": 0.01}
+    settings = {
+        "loss": "bpr",
+        "n_negatives": 1,
+        "batch_size": args.batch_size,
+        "device": args.device,
+        "random_state": 0,
+        **common,
+    }
+    # A warm-up fit of four full batches first: lazy imports, thread pools
+    # and the allocator's pools for one step's activations are paid once per
+    # process. Its peak is the working set of a step, whatever the data size.
+    small, *_ = interactions(4 * args.batch_size, seed=1)
+    start = _start_window(args.device)
+    warm = MatrixFactorization(max_epochs=1, **settings).fit(small)
+    step = _peak_over(start, args.device)
+    warm.recommend(np.asarray(warm.users_), k=10)
+    del warm, small
+    X, n_users, n_items = interactions(n_rows)
+    start = _start_window(args.device)
+    model = MatrixFactorization(max_epochs=args.epochs, **settings).fit(X)
+    fit = _peak_over(start, args.device)
+    ours = statistics.median(list(model.history[1:, "dur"]))
+    parameters = sum(p.numel() * p.element_size() for p in model.module_.parameters())
+    tensors = 2 * 4 * n_rows  # int32 users and items (implicit: no values)
+
+    users = np.asarray(model.users_)
+    model.recommend(users[:1000], k=10)  # warm-up
+    start = _start_window(args.device)
+    _sync(args.device)
+    began = time.perf_counter()
+    model.recommend(users, k=10)
+    _sync(args.device)
+    rank_s = time.perf_counter() - began
+    rank = _peak_over(start, args.device)
+    del model
+    gc.collect()
+
+    plain = plain_loop(
+        X,
+        np.ones(n_rows, dtype=np.float32),
+        loss="bpr",
+        n_users=n_users,
+        n_items=n_items,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        device=args.device,
+        **common,
+    )
+    plain_s = statistics.median(plain[1:])
+    row = {
+        "interactions": n_rows,
+        "users": len(users),
+        "items": n_items,
+        "fit_epoch_s": ours,
+        "plain_epoch_s": plain_s,
+        "ratio_to_plain": ours / plain_s,
+        "rank_all_s": rank_s,
+        "tensors_params_mb": (tensors + parameters) / MB,
+        "step_peak_mb": step["peak_mb"],
+        "fit_peak_mb": fit["peak_mb"],
+        "fit_peak_ratio": fit["peak_mb"] / ((tensors + parameters) / MB),
+        "rank_peak_mb": rank["peak_mb"],
+    }
+    if "gpu_peak_mb" in fit:
+        row["fit_gpu_peak_mb"] = fit["gpu_peak_mb"]
+        row["rank_gpu_peak_mb"] = rank["gpu_peak_mb"]
+    return row
+
+
+def plot(rows: list[dict], path: Path, device: str) -> None:
+    """Three log-log panels: epoch and ranking time, and fit memory."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = np.array([r["interactions"] for r in rows], dtype=float)
+    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    panels = [
+        (
+            "fit: seconds per epoch",
+            [("fit_epoch_s", "sk_recsys MF"), ("plain_epoch_s", "plain torch loop")],
+        ),
+        ("full-catalog top-10, all users: seconds", [("rank_all_s", "recommend")]),
+        (
+            "memory (MB)",
+            [
+                ("fit_peak_mb", "fit peak over start"),
+                ("tensors_params_mb", "training tensors + parameters"),
+            ],
+        ),
+    ]
+    for ax, (title, series) in zip(axes, panels, strict=True):
+        for key, label in series:
+            ax.loglog(n, [r[key] for r in rows], "o-", label=label)
+        first = rows[0][series[0][0]]
+        ax.loglog(n, first * n / n[0], ":", color="grey", label="linear")
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel("interactions")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"MatrixFactorization (BPR) at scale, {device}", fontsize=11)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--sizes",
+        type=float,
+        nargs="+",
+        default=[1e5, 1e6, 1e7],
+        help="numbers of interactions (1e5 style accepted)",
+    )
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--factors", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=65_536)
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="timed epochs + 1 warm-up"
+    )
+    parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+
+    if args.one is not None:  # the child: measure one size, print it as JSON
+        print(json.dumps(measure(int(args.one), args)), flush=True)
+        return
+
+    rows = []
+    for size in args.sizes:
+        command = [
+            sys.executable,
+            __file__,
+            "--one",
+            str(int(size)),
+            "--device",
+            args.device,
+            "--factors",
+            str(args.factors),
+            "--batch-size",
+            str(args.batch_size),
+            "--epochs",
+            str(args.epochs),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            sys.exit(f"size {int(size):,} failed:\n{done.stderr[-3000:]}")
+        row = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(
+            f"{row['interactions']:>11,} rows: epoch {row['fit_epoch_s']:8.3f} s "
+            f"(plain {row['plain_epoch_s']:8.3f} s, x{row['ratio_to_plain']:.2f}), "
+            f"rank all {row['rank_all_s']:8.3f} s, fit peak {row['fit_peak_mb']:8.1f}"
+            f" MB = {row['fit_peak_ratio']:.2f}x tensors+params",
+            flush=True,
+        )
+    device = torch.device(args.device).type
+    figure = RESULTS / f"scale_{device}.png"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    plot(rows, figure, device)
+    columns = [
+        "interactions",
+        "users",
+        "items",
+        "fit_epoch_s",
+        "plain_epoch_s",
+        "ratio_to_plain",
+        "rank_all_s",
+        "tensors_params_mb",
+        "step_peak_mb",
+        "fit_peak_mb",
+        "fit_peak_ratio",
+        "rank_peak_mb",
+    ]
+    if device == "cuda":
+        columns += ["fit_gpu_peak_mb", "rank_gpu_peak_mb"]
+    path = write_result(
+        f"scale_{device}",
+        {
+            "kind": "scale",
+            "title": (
+                f"Scale: MatrixFactorization (BPR) from "
+                f"{rows[0]['interactions']:,} to {rows[-1]['interactions']:,} "
+                f"interactions, {device}"
+            ),
+            "protocol": (
+                f"fresh process per size; median epoch over {args.epochs - 1} after a "
+                f"warm-up, batch {args.batch_size:,}, {args.factors} factors, Adam "
+                "lr 1e-3, L2 0.01; plain loop = skorch_overhead.plain_loop; peaks "
+                "are resident memory above the start of fit / ranking, the fit "
+                "after a warm-up fit of 4 batches whose own peak is step_peak_mb"
+            ),
+            "columns": columns,
+            "rows": rows,
+            "plot": figure.name,
+        },
+    )
+    print(f"wrote {path} and {figure}")
+
+
+if __name__ == "__main__":
+    main()

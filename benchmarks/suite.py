@@ -1,0 +1,395 @@
+"""The configuration-driven benchmark suite: datasets x models, ours and peers.
+
+``python -m benchmarks run`` reads ``benchmarks/suite.toml``, loads each
+dataset (from ``$SK_RECSYS_DATA``; nothing is downloaded), fits each model on
+the training rows and scores it with *our* metric code (checked against
+scikit-learn) on a full-catalog ranking, training items excluded. Every
+(dataset, model) pair is written to
+``benchmarks/results/suite/<dataset>/<model>__<config hash>__<machine>.json``,
+so a result is keyed by exactly the configuration that produced it and the
+machine it ran on; a rerun skips pairs already measured on this machine with
+the same configuration (``--force`` measures again).
+
+Protocols
+---------
+``ranking``
+    Implicit feedback (ratings and play counts become "interacted"). The
+    catalog is every item of the training rows; for each test user all of
+    it is ranked, training items excluded, and the user's test items are
+    relevant (test items absent from training stay relevant but cannot be
+    ranked, which costs every model the same).
+``rating``
+    Explicit ratings: fit on the training ratings, predict the test pairs,
+    RMSE and MAE (predictions clipped to the rating scale), per fold and
+    their mean.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import tomllib
+
+from . import _common, peers
+
+HERE = Path(__file__).resolve().parent
+CONFIG = HERE / "suite.toml"
+SUITE_RESULTS = _common.RESULTS / "suite"
+RANKING_METRICS = ("ndcg@10", "precision@10", "recall@10", "map@10", "auc")
+RATING_METRICS = ("rmse", "mae")
+# Test users scored per block: bounds the dense (users x items) score matrix.
+_USER_BLOCK = 2048
+
+
+@dataclass
+class Fold:
+    """One train/test split, encoded: users and items are 0..n-1 indices."""
+
+    name: str
+    train: pd.DataFrame  # columns user, item, value (rating or count)
+    test: pd.DataFrame
+    n_users: int
+    n_items: int
+
+
+def machine_key(machine: dict) -> str:
+    """A short, stable name for the machine a result was measured on."""
+    cpu = re.sub(r"[^a-z0-9]+", "-", machine["cpu"].lower()).strip("-")
+    key = f"{cpu}-{machine['cores']}c"
+    if machine.get("gpu"):
+        key += "-" + re.sub(r"[^a-z0-9]+", "-", machine["gpu"].lower()).strip("-")
+    return key
+
+
+def config_hash(dataset: dict, model: dict) -> str:
+    """Hash of everything that determines a result, but not the machine."""
+    text = json.dumps({"dataset": dataset, "model": model}, sort_keys=True)
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def load_config(path: Path = CONFIG) -> dict:
+    """Read the suite configuration (TOML)."""
+    return tomllib.loads(Path(path).read_text())
+
+
+# --------------------------------------------------------------- datasets
+
+
+def _encode(train: pd.DataFrame, test: pd.DataFrame, name: str) -> Fold:
+    """Index users and items of the training rows; test rows keep the users known
+    in training, and test items unknown to training get indices past the catalog
+    (relevant, never rankable)."""
+    users = pd.Index(pd.unique(train["user"]))
+    items = pd.Index(pd.unique(train["item"]))
+    test = test[test["user"].isin(users)]
+    unseen = pd.Index(pd.unique(test.loc[~test["item"].isin(items), "item"]))
+    item_index = items.append(unseen)
+    encoded_train = pd.DataFrame(
+        {
+            "user": users.get_indexer(train["user"]),
+            "item": items.get_indexer(train["item"]),
+            "value": train["value"].to_numpy(np.float32),
+        }
+    )
+    encoded_test = pd.DataFrame(
+        {
+            "user": users.get_indexer(test["user"]),
+            "item": item_index.get_indexer(test["item"]),
+            "value": test["value"].to_numpy(np.float32),
+        }
+    )
+    return Fold(name, encoded_train, encoded_test, len(users), len(items))
+
+
+def _frame(users, items, values) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"user": np.asarray(users), "item": np.asarray(items), "value": values}
+    )
+
+
+def _user_split(frame: pd.DataFrame, test_size: float, seed: int):
+    """Each user's rows: a ``test_size`` share to test (our ``strategy="user"``)."""
+    from sk_recsys.model_selection import train_test_split
+
+    return train_test_split(
+        frame, test_size=test_size, strategy="user", random_state=seed
+    )
+
+
+def load_folds(spec: dict, home: Path | None) -> list[Fold]:
+    """The folds of one dataset entry of the configuration."""
+    source = spec["source"]
+    if source == "movielens":
+        from sk_recsys.datasets import load_movielens
+
+        splits = spec.get("splits")
+        if splits:
+            folds = []
+            for split in splits:
+                X_train, X_test, y_train, y_test = load_movielens(
+                    spec["variant"], split=split, data_home=home, return_X_y=True
+                )
+                folds.append(
+                    _encode(
+                        _frame(X_train.iloc[:, 0], X_train.iloc[:, 1], y_train),
+                        _frame(X_test.iloc[:, 0], X_test.iloc[:, 1], y_test),
+                        split,
+                    )
+                )
+            return folds
+        X, y = load_movielens(spec["variant"], data_home=home, return_X_y=True)
+        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], y)
+    elif source == "lastfm":
+        from sk_recsys.datasets import load_lastfm
+
+        X, y = load_lastfm(data_home=home, return_X_y=True)
+        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], y)
+    elif source == "synthetic":
+        from sk_recsys.datasets import make_interactions
+
+        X, y = make_interactions(
+            **spec["params"], explicit=False, random_state=0, return_X_y=True
+        )
+        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], np.ones(len(X), np.float32))
+    else:
+        raise ValueError(f"Unknown dataset source {source!r} in the configuration.")
+    train, test = _user_split(frame, spec.get("test_size", 0.2), spec.get("seed", 0))
+    if spec.get("eval_users"):
+        # Large sets: score a seeded sample of the test users (still the full
+        # catalog for each), so evaluation does not dominate the run.
+        users = pd.unique(test["user"])
+        rng = np.random.default_rng(spec.get("seed", 0))
+        keep = rng.choice(users, min(len(users), spec["eval_users"]), replace=False)
+        test = test[test["user"].isin(keep)]
+    return [_encode(train, test, "holdout")]
+
+
+# -------------------------------------------------------------- evaluation
+
+
+def train_matrix(fold: Fold) -> sp.csr_matrix:
+    """Binary (users x items) CSR of the training rows."""
+    return sp.csr_matrix(
+        (np.ones(len(fold.train)), (fold.train["user"], fold.train["item"])),
+        shape=(fold.n_users, fold.n_items),
+    ).tocsr()
+
+
+def evaluate_ranking(score_users, fold: Fold) -> dict:
+    """Every ranking metric of a model on a fold, from full-catalog scores.
+
+    ``score_users(users)`` returns a (len(users), n_items) array of scores in
+    the fold's item order (``-inf`` = not rankable). Training items are masked
+    here, for every library alike; test users are processed in blocks.
+    """
+    from sk_recsys import metrics
+
+    functions = {
+        "ndcg@10": metrics.ndcg_at_k,
+        "precision@10": metrics.precision_at_k,
+        "recall@10": metrics.recall_at_k,
+        "map@10": metrics.map_at_k,
+    }
+    seen = train_matrix(fold)
+    test_users = np.unique(fold.test["user"])
+    n_columns = max(fold.n_items, int(fold.test["item"].max()) + 1)
+    relevant = sp.csr_matrix(
+        (np.ones(len(fold.test)), (fold.test["user"], fold.test["item"])),
+        shape=(fold.n_users, n_columns),
+    )
+    totals = dict.fromkeys(RANKING_METRICS, 0.0)
+    counted = dict.fromkeys(RANKING_METRICS, 0)
+    for start in range(0, len(test_users), _USER_BLOCK):
+        users = test_users[start : start + _USER_BLOCK]
+        scores = np.full((len(users), n_columns), -np.inf)
+        scores[:, : fold.n_items] = score_users(users)
+        rows, cols = seen[users].nonzero()
+        scores[rows, cols] = -np.inf
+        block = relevant[users].toarray()
+        for name, function in functions.items():
+            totals[name] += function(block, scores, k=10) * len(users)
+            counted[name] += len(users)
+        if np.isfinite(scores).any(axis=1).all():
+            totals["auc"] += metrics.auc_score(block, scores) * len(users)
+            counted["auc"] += len(users)
+    return {
+        name: (totals[name] / counted[name] if counted[name] else None)
+        for name in RANKING_METRICS
+    }
+
+
+def evaluate_rating(predict_pairs, fold: Fold, scale=(1.0, 5.0)) -> dict:
+    """RMSE and MAE of predicted ratings, clipped to the rating scale."""
+    from sk_recsys.metrics import mae, rmse
+
+    predictions = np.clip(
+        predict_pairs(fold.test["user"].to_numpy(), fold.test["item"].to_numpy()),
+        *scale,
+    )
+    truth = fold.test["value"].to_numpy(np.float64)
+    return {"rmse": rmse(truth, predictions), "mae": mae(truth, predictions)}
+
+
+# ------------------------------------------------------------------ runs
+
+
+def run_pair(
+    dataset_name, dataset, model_name, model, folds, machine, *, learning_curve
+):
+    """Fit and score one model on every fold of one dataset; the result dict."""
+    protocol = dataset["protocol"]
+    per_fold = []
+    curves = []
+    for fold in folds:
+        adapter = peers.make(model, protocol)
+        start = time.perf_counter()
+        curve = adapter.fit(fold, learning_curve=learning_curve)
+        fit_s = time.perf_counter() - start - adapter.overhead_s_()
+        start = time.perf_counter()
+        if protocol == "ranking":
+            values = evaluate_ranking(adapter.score_users, fold)
+        else:
+            values = evaluate_rating(adapter.predict_pairs, fold)
+        eval_s = time.perf_counter() - start
+        per_fold.append({"fold": fold.name, **values, "fit_s": fit_s, "eval_s": eval_s})
+        if curve:
+            curves.append({"fold": fold.name, **curve})
+        print(
+            f"  {dataset_name:<14} {model_name:<18} {fold.name:<8} "
+            + " ".join(
+                f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float)
+            )
+            + f" fit {fit_s:.2f}s",
+            flush=True,
+        )
+    metric_names = RANKING_METRICS if protocol == "ranking" else RATING_METRICS
+    mean = {}
+    for key in (*metric_names, "fit_s", "eval_s"):
+        values = [row[key] for row in per_fold if row.get(key) is not None]
+        mean[key] = float(np.mean(values)) if len(values) == len(per_fold) else None
+    return {
+        "dataset": dataset_name,
+        "dataset_config": dataset,
+        "model": model_name,
+        "model_config": model,
+        "library": adapter.library,
+        "estimator": adapter.description,
+        "protocol": protocol,
+        "folds": per_fold,
+        "mean": mean,
+        "learning_curves": curves,
+        "machine": machine,
+        "machine_key": machine_key(machine),
+        "python": platform.python_version(),
+    }
+
+
+def result_path(dataset_name, model_name, dataset, model, machine) -> Path:
+    """Where the result of one (dataset, model, machine) configuration lives."""
+    return (
+        SUITE_RESULTS
+        / dataset_name
+        / f"{model_name}__{config_hash(dataset, model)}__{machine_key(machine)}.json"
+    )
+
+
+def planned(config: dict, *, datasets=None, models=None):
+    """The (dataset, model) pairs of the configuration, optionally filtered."""
+    for run in config["runs"]:
+        for dataset_name in run["datasets"]:
+            if datasets and dataset_name not in datasets:
+                continue
+            for model_name in run["models"]:
+                if models and model_name not in models:
+                    continue
+                yield dataset_name, model_name
+
+
+def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=True):
+    """Run every planned pair not yet measured on this machine; write results."""
+    config = load_config(config_path)
+    machine = _common.machine()
+    home = _common.data_home()
+    pairs = list(planned(config, datasets=datasets, models=models))
+    loaded: dict[str, list[Fold] | None] = {}
+    written = []
+    for dataset_name, model_name in pairs:
+        dataset = config["datasets"][dataset_name]
+        model = config["models"][model_name]
+        path = result_path(dataset_name, model_name, dataset, model, machine)
+        if path.exists() and not force:
+            print(
+                f"  {dataset_name:<14} {model_name:<18} already measured: {path.name}"
+            )
+            continue
+        if dataset_name not in loaded:
+            try:
+                loaded[dataset_name] = load_folds(dataset, home)
+            except (FileNotFoundError, ValueError) as error:
+                print(f"  {dataset_name}: skipped ({error})")
+                loaded[dataset_name] = None
+        folds = loaded[dataset_name]
+        if folds is None:
+            continue
+        missing = peers.missing(model)
+        if missing:
+            print(f"  {dataset_name:<14} {model_name:<18} skipped: {missing}")
+            _write_skip(dataset_name, model_name, dataset, model, machine, missing)
+            continue
+        result = run_pair(
+            dataset_name,
+            dataset,
+            model_name,
+            model,
+            folds,
+            machine,
+            learning_curve=curves,
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1) + "\n")
+        written.append(path)
+    return written
+
+
+def _write_skip(dataset_name, model_name, dataset, model, machine, reason):
+    """Record that a peer could not run here, so the tables can say why."""
+    path = SUITE_RESULTS / "_skipped" / f"{model_name}__{machine_key(machine)}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        json.dumps(
+            {
+                "model": model_name,
+                "library": model["library"],
+                "reason": reason,
+                "machine_key": machine_key(machine),
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+
+def load_results() -> list[dict]:
+    """Every stored suite result (skips excluded)."""
+    return [
+        json.loads(path.read_text())
+        for path in sorted(SUITE_RESULTS.glob("*/*.json"))
+        if path.parent.name != "_skipped"
+    ]
+
+
+def load_skips() -> list[dict]:
+    """The peers recorded as not runnable, with the reason."""
+    return [
+        json.loads(path.read_text())
+        for path in sorted((SUITE_RESULTS / "_skipped").glob("*.json"))
+    ]

@@ -1,0 +1,84 @@
+"""The benchmark suite scores every library with the same, correct code.
+
+``benchmarks/suite.py`` computes the published peer comparisons, so its
+evaluation must agree with the scorers that are themselves checked against
+scikit-learn, and its configuration must be runnable as written.
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sk_recsys.datasets import make_interactions
+from sk_recsys.metrics import get_scorer
+from sk_recsys.models import EASE
+
+suite = pytest.importorskip("benchmarks.suite")
+peers = pytest.importorskip("benchmarks.peers")
+
+
+@pytest.fixture(scope="module")
+def fold():
+    X, _ = make_interactions(150, 60, random_state=0, return_X_y=True)
+    frame = pd.DataFrame(
+        {"user": X["user_id"], "item": X["item_id"], "value": np.ones(len(X))}
+    )
+    train, test = suite._user_split(frame, 0.2, 0)
+    return suite._encode(train, test, "holdout")
+
+
+def test_configuration_is_complete():
+    config = suite.load_config()
+    pairs = list(suite.planned(config))
+    assert pairs
+    for dataset_name, model_name in pairs:
+        dataset = config["datasets"][dataset_name]
+        model = config["models"][model_name]
+        assert dataset["protocol"] in ("ranking", "rating")
+        adapter = peers.make(model, dataset["protocol"])
+        assert adapter.estimator == model["estimator"]
+
+
+def test_ranking_evaluation_matches_the_checked_scorers(fold):
+    adapter = peers.make({"library": "sk_recsys", "estimator": "ease"}, "ranking")
+    adapter.fit(fold)
+    values = suite.evaluate_ranking(adapter.score_users, fold)
+
+    model = EASE().fit(fold.train[["user", "item"]])
+    X_test = fold.test[["user", "item"]]
+    for name in ("ndcg@10", "precision@10", "recall@10", "map@10", "auc"):
+        assert values[name] == pytest.approx(get_scorer(name)(model, X_test))
+
+
+def test_test_items_unknown_to_training_stay_relevant():
+    train = pd.DataFrame({"user": [1, 1, 2], "item": [10, 11, 10], "value": 1.0})
+    test = pd.DataFrame({"user": [1, 2, 3], "item": [99, 11, 10], "value": 1.0})
+    fold = suite._encode(train, test, "f")
+    assert (fold.n_users, fold.n_items) == (2, 2)
+    # user 3 is unknown and dropped; item 99 gets a column past the catalog.
+    assert fold.test["item"].tolist() == [2, 1]
+
+    def perfect(users):
+        return np.tile([0.0, 1.0], (len(users), 1))
+
+    values = suite.evaluate_ranking(perfect, fold)
+    # User 1 has seen both catalog items: its relevant item 99 is unreachable.
+    assert values["recall@10"] == pytest.approx(0.5)
+
+
+def test_results_are_keyed_by_configuration_and_machine():
+    machine = {"cpu": "AMD EPYC 7B13", "cores": 2, "gpu": None}
+    dataset, model = {"source": "synthetic"}, {"library": "sk_recsys"}
+    path = suite.result_path("d", "m", dataset, model, machine)
+    other = suite.result_path("d", "m", dataset, {"library": "x"}, machine)
+    gpu = suite.result_path("d", "m", dataset, model, {**machine, "gpu": "H100"})
+    assert path != other and path != gpu
+    assert path.name.endswith("__amd-epyc-7b13-2c.json")
+
+
+def test_rating_protocol_clips_to_the_scale(fold):
+    values = suite.evaluate_rating(
+        lambda users, items: np.full(len(users), 9.0), fold, scale=(1.0, 5.0)
+    )
+    assert values["rmse"] == pytest.approx(4.0)
+    assert values["mae"] == pytest.approx(4.0)

@@ -1,0 +1,149 @@
+"""Memory-bounded ranking, streaming to Parquet, compact training data, sparse MF."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+import sk_recsys
+from sk_recsys import config_context, get_config, recommend_to_parquet, set_config
+from sk_recsys.data import InteractionDataset, SliceIterator
+from sk_recsys.datasets import make_interactions
+from sk_recsys.model_selection import train_test_split
+from sk_recsys.models import EASE, MatrixFactorization
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = make_interactions(200, 120, random_state=0, return_X_y=True)
+    return train_test_split(X, y, random_state=0)
+
+
+class _CountingEASE(EASE):
+    """EASE that records how many users each scoring call gets."""
+
+    def _score_users(self, users):
+        self.calls_.append(len(users))
+        return super()._score_users(users)
+
+
+def test_config_round_trips_and_context_restores():
+    assert get_config() == {"working_memory": None}
+    with config_context(working_memory=32):
+        assert get_config()["working_memory"] == 32
+        with config_context(working_memory=1):
+            assert get_config()["working_memory"] == 1
+        assert get_config()["working_memory"] == 32
+    assert get_config()["working_memory"] is None
+    set_config(working_memory=128)
+    try:
+        assert sk_recsys.get_config()["working_memory"] == 128
+    finally:
+        set_config(working_memory=None)
+    assert get_config()["working_memory"] is None
+
+
+@pytest.mark.parametrize("bad", [0, -1, "big", True, float("nan")])
+def test_bad_working_memory_is_refused(bad):
+    with pytest.raises(ValueError, match="positive number of MiB"):
+        set_config(working_memory=bad)
+    with pytest.raises(ValueError, match="positive number of MiB"):
+        with config_context(working_memory=bad):
+            pass
+    assert get_config()["working_memory"] is None
+
+
+def test_working_memory_bounds_the_users_scored_at_once(data):
+    X_train, *_ = data
+    model = _CountingEASE().fit(X_train)
+    users = model.users_
+    model.calls_ = []
+    ids, scores = model.recommend(users, k=5)
+    assert model.calls_ == [len(users)]
+    # Room for 3 users' temporaries (16 bytes per user-item cell).
+    model.calls_ = []
+    with config_context(working_memory=3 * 16 * model.n_items_ / 2**20):
+        small_ids, small_scores = model.recommend(users, k=5)
+        full = model.score_items(users[:7])
+    assert max(model.calls_) == 3
+    assert sum(model.calls_) == len(users) + 7
+    np.testing.assert_array_equal(ids, small_ids)
+    np.testing.assert_allclose(scores, small_scores, rtol=1e-5)
+    np.testing.assert_allclose(full, model.score_items(users[:7]), rtol=1e-5)
+
+
+def test_recommend_to_parquet_matches_recommend(tmp_path, data):
+    X_train, *_ = data
+    model = EASE().fit(X_train)
+    path = tmp_path / "recs.parquet"
+    n_rows = recommend_to_parquet(model, path, k=4, chunk_size=7)
+    table = pd.read_parquet(path)
+    assert n_rows == len(table) == 4 * model.n_users_
+    assert table.columns.tolist() == ["user", "item", "rank", "score"]
+    ids, scores = model.recommend(model.users_, k=4)
+    np.testing.assert_array_equal(table["user"], np.repeat(model.users_, 4))
+    np.testing.assert_array_equal(table["item"], ids.ravel())
+    np.testing.assert_array_equal(table["rank"], np.tile(np.arange(1, 5), len(ids)))
+    # float32 products over other chunk shapes may differ in the last bit
+    np.testing.assert_allclose(table["score"], scores.ravel(), rtol=1e-5)
+    import pyarrow.parquet as pq
+
+    assert pq.ParquetFile(path).num_row_groups == -(-model.n_users_ // 7)
+
+
+def test_recommend_to_parquet_drops_padding_and_keeps_str_ids(tmp_path):
+    X = [["ann", "tea"], ["bob", "tea"], ["bob", "jam"], ["cid", "pie"]]
+    model = EASE().fit(X)
+    path = tmp_path / "recs.parquet"
+    n_rows = recommend_to_parquet(model, path, users=["bob", "zoe"], k=3)
+    table = pd.read_parquet(path)
+    # bob has seen two of the three items: one row; unknown zoe gets three.
+    assert n_rows == 4
+    assert table["user"].tolist() == ["bob", "zoe", "zoe", "zoe"]
+    assert table.loc[0, "item"] == "pie"
+    with pytest.raises(ValueError, match="chunk_size"):
+        recommend_to_parquet(model, path, chunk_size=0)
+
+
+def test_training_rows_are_stored_as_int32_and_float32():
+    data = InteractionDataset([0, 1, 2], [3, 4, 5], [1.0, 2.0, 3.0])
+    assert data.users.dtype == data.items.dtype == torch.int32
+    assert data.y.dtype == torch.float32
+    (users, items), y = next(iter(SliceIterator(data, batch_size=2, shuffle=True)))
+    assert users.dtype == items.dtype == torch.int64
+    assert y.dtype == torch.float32
+    with pytest.raises(ValueError, match="encode the ids"):
+        InteractionDataset([-1], [0])
+
+
+@pytest.mark.parametrize("explicit", [False, True])
+def test_sparse_mf_trains_with_sparse_adam(data, explicit):
+    X_train, X_test, y_train, _ = data
+    y = y_train if explicit else None
+    params = {"n_factors": 16, "max_epochs": 8, "lr": 0.01, "random_state": 0}
+    sparse = MatrixFactorization(sparse=True, **params).fit(X_train, y)
+    dense = MatrixFactorization(**params).fit(X_train, y)
+    assert isinstance(sparse.optimizer_, torch.optim.SparseAdam)
+    assert isinstance(dense.optimizer_, torch.optim.Adam)
+    assert sparse.module_.item_factors.weight.grad.is_sparse
+    # Only the rows a step touched move, yet the model learns as well.
+    assert abs(sparse.score(X_test) - dense.score(X_test)) < 0.05
+    reloaded = pickle.loads(pickle.dumps(sparse))
+    np.testing.assert_array_equal(
+        reloaded.recommend([0, 1], k=5)[0], sparse.recommend([0, 1], k=5)[0]
+    )
+
+
+def test_sparse_mf_refuses_weight_decay_and_takes_other_sparse_optimizers(data):
+    X_train, *_ = data
+    model = MatrixFactorization(
+        sparse=True, max_epochs=1, optimizer__weight_decay=1e-4, random_state=0
+    )
+    with pytest.raises(ValueError, match="set l2 instead"):
+        model.fit(X_train)
+    model = MatrixFactorization(
+        sparse=True, max_epochs=1, optimizer=torch.optim.SGD, random_state=0
+    ).fit(X_train)
+    assert isinstance(model.optimizer_, torch.optim.SGD)
