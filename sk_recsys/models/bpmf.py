@@ -38,8 +38,9 @@ class BayesianMF(RecommenderMixin, BaseEstimator):
     product of the concatenated, ``1/sqrt(n_samples)``-scaled sample vectors.
 
     With implicit feedback (``y=None``), each sweep pairs the observed
-    interactions (value 1) with as many uniformly sampled unobserved pairs
-    (value 0), redrawn every sweep.
+    interactions (value 1) with as many uniformly drawn (user, item) pairs
+    (value 0), redrawn every sweep; on sparse data almost all of them are
+    unobserved, and the few that are not only soften their pair's target.
 
     Parameters
     ----------
