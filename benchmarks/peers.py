@@ -19,7 +19,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from skorch.callbacks import Callback
 
 _MODULES = {
@@ -104,14 +103,6 @@ class _FactorAdapter(_Adapter):
 
     def score_users(self, users):
         return self.user_factors_[users] @ self.item_factors_.T
-
-
-def _matrix(fold, values=None) -> sp.csr_matrix:
-    data = np.ones(len(fold.train)) if values is None else values
-    return sp.csr_matrix(
-        (data, (fold.train["user"], fold.train["item"])),
-        shape=(fold.n_users, fold.n_items),
-    ).tocsr()
 
 
 # ------------------------------------------------------------------ ours
@@ -209,7 +200,7 @@ class Implicit(_FactorAdapter):
 
         # implicit parallelises itself and asks BLAS not to (its own warning).
         with threadpool_limits(1, "blas"):
-            model.fit(_matrix(fold).astype(np.float32), show_progress=False)
+            model.fit(fold.train_matrix().astype(np.float32), show_progress=False)
         self.user_factors_ = np.asarray(model.user_factors)
         self.item_factors_ = np.asarray(model.item_factors)
         return None
@@ -341,7 +332,7 @@ class LightFM(_FactorAdapter):
         params = dict(self.params)
         epochs = params.pop("epochs", 30)
         model = Model(**params, random_state=0)
-        model.fit(_matrix(fold).tocoo(), epochs=epochs)
+        model.fit(fold.train_matrix().tocoo(), epochs=epochs)
         bias_u, factors_u = model.get_user_representations()
         bias_i, factors_i = model.get_item_representations()
         self.user_factors_ = np.column_stack([factors_u, bias_u, np.ones_like(bias_u)])

@@ -60,6 +60,16 @@ class Fold:
     n_users: int
     n_items: int
 
+    def train_matrix(self) -> sp.csr_matrix:
+        """The (users x items) CSR of the training rows, 1 per interaction."""
+        from sk_recsys.data import interaction_matrix
+
+        return interaction_matrix(
+            self.train["user"].to_numpy(),
+            self.train["item"].to_numpy(),
+            shape=(self.n_users, self.n_items),
+        )
+
 
 def machine_key(machine: dict) -> str:
     """A short, stable name for the machine a result was measured on."""
@@ -176,14 +186,6 @@ def load_folds(spec: dict, home: Path | None) -> list[Fold]:
 # -------------------------------------------------------------- evaluation
 
 
-def train_matrix(fold: Fold) -> sp.csr_matrix:
-    """Binary (users x items) CSR of the training rows."""
-    return sp.csr_matrix(
-        (np.ones(len(fold.train)), (fold.train["user"], fold.train["item"])),
-        shape=(fold.n_users, fold.n_items),
-    ).tocsr()
-
-
 def evaluate_ranking(score_users, fold: Fold) -> dict:
     """Every ranking metric of a model on a fold, from full-catalog scores.
 
@@ -199,7 +201,7 @@ def evaluate_ranking(score_users, fold: Fold) -> dict:
         "recall@10": metrics.recall_at_k,
         "map@10": metrics.map_at_k,
     }
-    seen = train_matrix(fold)
+    seen = fold.train_matrix()
     test_users = np.unique(fold.test["user"])
     n_columns = max(fold.n_items, int(fold.test["item"].max()) + 1)
     relevant = sp.csr_matrix(
