@@ -155,9 +155,8 @@ class Ours(_Adapter):
                 def function(net):
                     return rmse(truth, np.clip(net.predict(X_test), 1, 5))
 
-            curve_callback = _TestScore(name, function)
-            model.set_params(callbacks=[*(model.callbacks or []), curve_callback])
-            self.overhead_s_ = lambda: curve_callback.elapsed_s
+            self.curve_ = _TestScore(name, function)
+            model.set_params(callbacks=[*(model.callbacks or []), self.curve_])
         model.fit(X, y)
         self.model_ = model
         self.n_items_ = fold.n_items
@@ -173,6 +172,10 @@ class Ours(_Adapter):
     @property
     def description(self) -> str:
         return getattr(self, "description_", super().description)
+
+    def overhead_s_(self) -> float:
+        curve = getattr(self, "curve_", None)
+        return 0.0 if curve is None else curve.elapsed_s
 
     def score_users(self, users):
         return self.model_.score_items(users, items=np.arange(self.n_items_))
