@@ -72,6 +72,7 @@ def render_scale(result: dict) -> list[str]:
     growth = {
         "fit epoch": _growth(rows, "fit_epoch_s"),
         "plain-loop epoch": _growth(rows, "plain_epoch_s"),
+        "sparse=True epoch": _growth(rows, "sparse_epoch_s"),
         "full ranking": _growth(rows, "rank_all_s"),
         "fit peak memory": _growth(rows, "fit_peak_mb"),
     }

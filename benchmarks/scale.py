@@ -1,13 +1,15 @@
 """How MatrixFactorization's costs grow with the number of interactions.
 
 For each size, in a fresh subprocess (so that peak memory is its own):
-synthetic implicit interactions with MovieLens-like skew (about 150
-interactions per user, lognormal user activity, Zipf item popularity, the
+synthetic implicit interactions with MovieLens-like skew (distinct pairs,
+about 150 per user, lognormal user activity, Zipf item popularity, the
 catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
 
 * the time of an MF epoch (BPR, one negative per row, 64 factors, batch
   65,536), median over the epochs after a warm-up one, and the same for the
   plain torch loop of ``skorch_overhead.py`` (their ratio is skorch's cost);
+* the same epoch with ``sparse=True`` (sparse embedding gradients and
+  ``torch.optim.SparseAdam``), whose step touches only its batch's rows;
 * the time of the full-catalog top-10 for every user;
 * peak memory of ``fit`` and of the ranking over the memory held before each
   (Linux: the high-water mark is reset through ``/proc/self/clear_refs``;
@@ -50,7 +52,12 @@ MB = 2**20
 
 
 def interactions(n_rows: int, seed: int = 0):
-    """Skewed implicit (user, item) rows as int32, and the two id counts."""
+    """Distinct skewed implicit (user, item) pairs as int32, and the id counts.
+
+    Users are drawn by lognormal activity and items by Zipf popularity; a
+    pair drawn twice counts once, as in MovieLens, until ``n_rows`` distinct
+    pairs are drawn. The rows come in random order.
+    """
     n_users = max(10, n_rows // 150)
     n_items = max(50, int(3_700 * (n_rows / 1e6) ** 0.66))
     rng = np.random.default_rng(seed)
@@ -58,13 +65,22 @@ def interactions(n_rows: int, seed: int = 0):
     popularity = 1.0 / np.arange(1, n_items + 1) ** 0.9
     user_cdf = np.cumsum(activity / activity.sum())
     item_cdf = np.cumsum(popularity / popularity.sum())
-    X = np.empty((n_rows, 2), dtype=np.int32)
+    keys = np.empty(0, dtype=np.int64)
     step = 5_000_000  # bounds the float64 temporaries of the draws
-    for start in range(0, n_rows, step):
-        stop = min(start + step, n_rows)
-        for column, cdf in ((0, user_cdf), (1, item_cdf)):
-            draws = np.searchsorted(cdf, rng.random(stop - start) * cdf[-1])
-            X[start:stop, column] = np.minimum(draws, len(cdf) - 1)
+    while len(keys) < n_rows:
+        drawn = [keys]
+        for start in range(0, int(1.4 * (n_rows - len(keys))) + 1, step):
+            size = min(step, int(1.4 * (n_rows - len(keys))) + 1 - start)
+            users, items = (
+                np.minimum(
+                    np.searchsorted(cdf, rng.random(size) * cdf[-1]), len(cdf) - 1
+                )
+                for cdf in (user_cdf, item_cdf)
+            )
+            drawn.append(users.astype(np.int64) * n_items + items)
+        keys = np.unique(np.concatenate(drawn))
+    keys = rng.permutation(keys)[:n_rows]
+    X = np.column_stack([keys // n_items, keys % n_items]).astype(np.int32)
     # Ids that drew no row are simply absent, as in a real log.
     return X, n_users, n_items
 
@@ -152,6 +168,13 @@ def measure(n_rows: int, args) -> dict:
     rank = _peak_over(start, args.device)
     del model
     gc.collect()
+    # Sparse embedding gradients and SparseAdam: a step touches only the rows
+    # of its batch, so the epoch no longer grows with the catalog.
+    sparse = MatrixFactorization(max_epochs=args.epochs, sparse=True, **settings)
+    sparse.fit(X)
+    sparse_s = statistics.median(list(sparse.history[1:, "dur"]))
+    del sparse
+    gc.collect()
 
     plain = plain_loop(
         X,
@@ -172,6 +195,7 @@ def measure(n_rows: int, args) -> dict:
         "fit_epoch_s": ours,
         "plain_epoch_s": plain_s,
         "ratio_to_plain": ours / plain_s,
+        "sparse_epoch_s": sparse_s,
         "rank_all_s": rank_s,
         "tensors_params_mb": (tensors + parameters) / MB,
         "step_peak_mb": step["peak_mb"],
@@ -197,7 +221,11 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
     panels = [
         (
             "fit: seconds per epoch",
-            [("fit_epoch_s", "sk_recsys MF"), ("plain_epoch_s", "plain torch loop")],
+            [
+                ("fit_epoch_s", "sk_recsys MF"),
+                ("plain_epoch_s", "plain torch loop"),
+                ("sparse_epoch_s", "sk_recsys MF, sparse=True"),
+            ],
         ),
         ("full-catalog top-10, all users: seconds", [("rank_all_s", "recommend")]),
         (
@@ -283,6 +311,7 @@ def main():
         "fit_epoch_s",
         "plain_epoch_s",
         "ratio_to_plain",
+        "sparse_epoch_s",
         "rank_all_s",
         "tensors_params_mb",
         "step_peak_mb",

@@ -62,9 +62,10 @@ class FitData(NamedTuple):
 
     Attributes
     ----------
-    users : ndarray of int64, shape (n_interactions,)
-        User index of each row (into ``users_``).
-    items : ndarray of int64, shape (n_interactions,)
+    users : ndarray of int32, shape (n_interactions,)
+        User index of each row (into ``users_``; int64 beyond ``2**31 - 1``
+        users, see :func:`~sk_recsys.data.encode_ids`).
+    items : ndarray of int32, shape (n_interactions,)
         Item index of each row (into ``items_``).
     y : ndarray of float64, shape (n_interactions,) or None
         Ratings or weights, ``None`` for implicit feedback.

@@ -4,13 +4,19 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_validate
 from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
 
 from sk_recsys.callbacks import RankingScoring
-from sk_recsys.data import InteractionDataset, NegativeSampler, SliceIterator
+from sk_recsys.data import (
+    InteractionDataset,
+    NegativeSampler,
+    SliceIterator,
+    interaction_matrix,
+)
 from sk_recsys.datasets import make_interactions
 from sk_recsys.metrics import get_scorer, rmse
 from sk_recsys.model_selection import UserHoldout, UserKFold, train_test_split
@@ -317,6 +323,42 @@ def test_slice_iterator_covers_every_row_once_per_epoch():
     assert len(SliceIterator(dataset, batch_size=4, drop_last=True)) == 2
 
 
+def test_dataset_from_matrix_yields_the_matrix_entries_without_copying():
+    rng = np.random.default_rng(0)
+    pairs = rng.choice(6 * 9, size=25, replace=False)
+    users, items = pairs // 9, pairs % 9
+    ratings = rng.integers(1, 6, 25).astype(float)
+    matrix = interaction_matrix(users, items, ratings, shape=(7, 9))  # user 6: none
+    dataset = InteractionDataset.from_matrix(matrix)
+    assert len(dataset) == 25
+    assert dataset.items.data_ptr() == matrix.indices.ctypes.data
+    expected = {(u, i): r for u, i, r in zip(users, items, ratings, strict=True)}
+    torch.manual_seed(0)
+    for batches in (
+        SliceIterator(dataset, batch_size=4),
+        SliceIterator(dataset, batch_size=4, shuffle=True),
+    ):
+        seen = [
+            ((a, b), r)
+            for (u, i), y in batches
+            for a, b, r in zip(u.tolist(), i.tolist(), y.tolist(), strict=True)
+        ]
+        assert sorted(seen) == sorted(expected.items())  # each entry once
+    implicit = InteractionDataset.from_matrix(matrix, values=False)
+    assert implicit.y is None
+    assert implicit.users.tolist() == sorted(users.tolist())
+
+
+def test_fit_with_and_without_repeated_pairs():
+    # Distinct pairs train from the shared CSR matrix, repeated ones from a
+    # copy of the rows; both give a fitted, usable model.
+    X = np.array([[0, 1], [0, 2], [1, 0], [2, 2], [1, 1], [2, 0]])
+    for rows in (X, np.vstack([X, X[:2]])):
+        model = MatrixFactorization(n_factors=4, **FAST).fit(rows)
+        assert model.recommend([0], k=1)[0].shape == (1, 1)
+        assert np.isfinite(model.history[-1, "train_loss"])
+
+
 def test_negative_sampler_avoids_positives_and_follows_popularity():
     users = torch.tensor([0] * 5 + [1])
     items = torch.tensor([0, 1, 2, 3, 4, 5])
@@ -340,6 +382,45 @@ def test_negative_sampler_avoids_positives_and_follows_popularity():
     assert counts[7] > 20 * counts[0]
     with pytest.raises(ValueError, match="not one of"):
         NegativeSampler(users, items, 8, distribution="zipf")
+
+
+def test_negative_sampler_finds_exactly_the_training_pairs():
+    # The binary search within each user's CSR row must agree with the dense
+    # matrix for every (user, candidate), including users with empty rows,
+    # users past the last row and an empty matrix.
+    rng = np.random.default_rng(0)
+    for _ in range(100):
+        n_users, n_items = rng.integers(1, 12), rng.integers(1, 20)
+        n = rng.integers(0, 40)
+        users, items = rng.integers(0, n_users, n), rng.integers(0, n_items, n)
+        matrix = interaction_matrix(users, items, shape=(n_users, n_items))
+        dense = np.vstack([matrix.toarray() > 0, np.zeros((2, n_items), bool)])
+        queried = rng.integers(0, n_users + 2, 30)
+        candidates = rng.integers(0, n_items, (30, 4))
+        expected = dense[queried[:, None], candidates]
+        samplers = [NegativeSampler.from_matrix(matrix)]
+        if n:
+            samplers.append(
+                NegativeSampler(torch.as_tensor(users), torch.as_tensor(items), n_items)
+            )
+        for sampler in samplers:
+            hit = sampler._is_positive(
+                torch.as_tensor(queried), torch.as_tensor(candidates)
+            )
+            np.testing.assert_array_equal(hit.numpy(), expected)
+
+
+def test_negative_sampler_from_matrix_shares_the_cpu_indices():
+    matrix = interaction_matrix(np.array([0, 1, 1]), np.array([2, 0, 1]), shape=(2, 3))
+    sampler = NegativeSampler.from_matrix(matrix)
+    assert sampler.indices.data_ptr() == matrix.indices.ctypes.data
+    messy = sp.csr_matrix(
+        (np.ones(3, np.float32), np.array([1, 0, 1]), np.array([0, 3])), shape=(1, 3)
+    )  # unsorted, with a duplicate: copied and summed, the input untouched
+    sampler = NegativeSampler.from_matrix(messy, max_rounds=50)
+    assert messy.indices.tolist() == [1, 0, 1]
+    torch.manual_seed(0)
+    assert sampler.sample(torch.tensor([0]), 50).unique().tolist() == [2]
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")

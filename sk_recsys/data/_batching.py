@@ -5,7 +5,9 @@ per-sample ``DataLoader`` made a matrix-factorisation epoch several times
 slower than a plain torch loop; an iterator that slices prebuilt tensors
 brings skorch to parity. Negatives are drawn for a whole batch at once on the
 same device. Indices are stored as int32 and values as float32 (12 bytes per
-interaction); a batch is widened to int64 only when it is sliced out.
+interaction, and none when the rows are the entries of the CSR training
+matrix, whose arrays are then shared); a batch is widened to int64 only when
+it is sliced out. The negative sampler searches the same CSR arrays.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ class InteractionDataset:
     Attributes
     ----------
     users, items : IntTensor (int32) of shape (n_rows,)
-        On ``device``, each contiguous.
+        On ``device``, each contiguous. A dataset made by
+        :meth:`from_matrix` stores no ``users``: it builds them on access,
+        and :meth:`take` finds a batch's users in the matrix's ``indptr``.
     y : FloatTensor (float32) of shape (n_rows,) or None
 
     Examples
@@ -44,7 +48,8 @@ class InteractionDataset:
     """
 
     def __init__(self, users, items, y=None, *, device="cpu"):
-        self.users = _index_tensor(users, device)
+        self._users = _index_tensor(users, device)
+        self._indptr = None
         self.items = _index_tensor(items, device)
         self.y = (
             None
@@ -52,8 +57,87 @@ class InteractionDataset:
             else torch.as_tensor(np.asarray(y), dtype=torch.float32).to(device)
         )
 
+    @classmethod
+    def from_matrix(cls, matrix, *, values=True, device="cpu") -> InteractionDataset:
+        """The entries of a CSR matrix as rows, in row-major order.
+
+        On the CPU the dataset shares the matrix's ``indices`` (and ``data``)
+        instead of copying them, and it stores no user per row, so it adds
+        no memory per interaction: do not modify the matrix while it is in
+        use.
+
+        Parameters
+        ----------
+        matrix : scipy.sparse.csr_matrix
+            Users by items, int32 indices (as
+            :func:`~sk_recsys.data.interaction_matrix` builds it).
+        values : bool, default=True
+            Use the entries' values as ``y``; ``False`` for implicit feedback
+            (``y`` is ``None``).
+        device : str or torch.device, default="cpu"
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_recsys.data import InteractionDataset, interaction_matrix
+        >>> R = interaction_matrix(np.array([1, 0]), np.array([0, 2]), shape=(2, 3))
+        >>> data = InteractionDataset.from_matrix(R, values=False)
+        >>> len(data), data.users.tolist(), data.items.tolist(), data.y
+        (2, [0, 1], [2, 0], None)
+        """
+        dataset = cls.__new__(cls)
+        dataset._users = None
+        dataset._indptr = torch.from_numpy(matrix.indptr.astype(np.int64)).to(device)
+        dataset.items = _index_tensor(matrix.indices, device)
+        dataset.y = (
+            torch.from_numpy(matrix.data.astype(np.float32, copy=False)).to(device)
+            if values
+            else None
+        )
+        return dataset
+
+    @property
+    def users(self) -> torch.Tensor:
+        if self._users is not None:
+            return self._users
+        counts = self._indptr[1:] - self._indptr[:-1]
+        rows = torch.arange(len(counts), dtype=torch.int32, device=self.items.device)
+        return torch.repeat_interleave(rows, counts)
+
+    def take(self, rows) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """Users and items (int64) and ``y`` of some rows.
+
+        Parameters
+        ----------
+        rows : slice or IntTensor
+            Row positions, on the data's device.
+
+        Returns
+        -------
+        users, items : LongTensor
+        y : FloatTensor or None
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sk_recsys.data import InteractionDataset
+        >>> users, items, y = InteractionDataset([0, 1], [2, 3]).take(slice(1, 2))
+        >>> users.tolist(), items.tolist(), y
+        ([1], [3], None)
+        """
+        items = self.items[rows].long()
+        if self._users is not None:
+            users = self._users[rows].long()
+        else:
+            if isinstance(rows, slice):
+                start, stop, _ = rows.indices(len(self))
+                rows = torch.arange(start, stop, device=self.items.device)
+            # Row r belongs to the user u with indptr[u] <= r < indptr[u + 1].
+            users = torch.searchsorted(self._indptr, rows.long(), right=True) - 1
+        return users, items, None if self.y is None else self.y[rows]
+
     def __len__(self) -> int:
-        return len(self.users)
+        return len(self.items)
 
 
 def _index_tensor(values, device) -> torch.Tensor:
@@ -146,11 +230,10 @@ class SliceIterator:
         return math.ceil(n / self.batch_size)
 
     def __iter__(self):
-        users, items, y = self.dataset.users, self.dataset.items, self.dataset.y
-        n = len(users)
+        n = len(self.dataset)
         order = None
         # int32 row numbers, like the stored indices: half the memory of int64.
-        index = {"device": users.device, "dtype": torch.int32}
+        index = {"device": self.dataset.items.device, "dtype": torch.int32}
         if self.shuffle:
             order = torch.randperm(n, **index)
         world = _world_size() if self.shard else 1
@@ -165,10 +248,8 @@ class SliceIterator:
                 rows = slice(start, start + self.batch_size)
             else:
                 rows = order[start : start + self.batch_size]
-            yield (
-                (users[rows].long(), items[rows].long()),
-                None if y is None else y[rows],
-            )
+            users, items, y = self.dataset.take(rows)
+            yield (users, items), y
 
 
 class NegativeSampler:
@@ -178,6 +259,12 @@ class NegativeSampler:
     the device of the training data. Draws that hit one of the user's
     training items are redrawn (vectorised, ``max_rounds`` rounds); what is
     left is kept, a share of about ``density ** (max_rounds + 1)``.
+
+    The user's items are looked up in the CSR layout of the training
+    matrix (``indptr`` and sorted ``indices``) by a binary search within the
+    user's row, vectorised over the batch. :meth:`from_matrix` takes those
+    arrays from the model's ``interactions_`` without a copy on the CPU, so
+    the sampler adds no memory per interaction there (4 bytes on a GPU).
 
     Parameters
     ----------
@@ -204,14 +291,73 @@ class NegativeSampler:
     """
 
     def __init__(self, users, items, n_items, *, distribution="uniform", max_rounds=3):
+        users, items = torch.as_tensor(users), torch.as_tensor(items)
+        n_items = int(n_items)
+        # int64 keys: n_users * n_items overflows int32 on large catalogs.
+        keys = torch.unique(users.long() * n_items + items.long())
+        n_users = int(users.max()) + 1 if len(users) else 0
+        indptr = torch.zeros(n_users + 1, dtype=torch.long, device=users.device)
+        torch.cumsum(
+            torch.bincount(keys // n_items, minlength=n_users), 0, out=indptr[1:]
+        )
+        counts = torch.bincount(items.long(), minlength=n_items)
+        self._setup(
+            indptr, (keys % n_items).int(), n_items, counts, distribution, max_rounds
+        )
+
+    @classmethod
+    def from_matrix(
+        cls, matrix, *, device="cpu", distribution="uniform", max_rounds=3
+    ) -> NegativeSampler:
+        """A sampler over the entries of a canonical CSR training matrix.
+
+        Parameters
+        ----------
+        matrix : scipy.sparse.csr_matrix
+            Users by items. When it is canonical (sorted indices, no
+            duplicates, as :func:`~sk_recsys.data.interaction_matrix` builds
+            it) the sampler shares its ``indices`` on the CPU: do not modify
+            them while it is in use.
+        device : str or torch.device, default="cpu"
+        distribution, max_rounds
+            As in the constructor; popularity counts the users of each item.
+
+        Examples
+        --------
+        >>> import numpy as np, torch
+        >>> from sk_recsys.data import NegativeSampler, interaction_matrix
+        >>> R = interaction_matrix(np.array([0, 0]), np.array([0, 1]), shape=(1, 3))
+        >>> sampler = NegativeSampler.from_matrix(R, max_rounds=30)
+        >>> _ = torch.manual_seed(0)
+        >>> sampler.sample(torch.tensor([0]), 4).unique().tolist()
+        [2]
+        """
+        sampler = cls.__new__(cls)
+        if not matrix.has_canonical_format:
+            matrix = matrix.copy()
+            matrix.sum_duplicates()  # also sorts the indices
+        indices = torch.from_numpy(matrix.indices).to(device)
+        counts = torch.bincount(indices.long(), minlength=matrix.shape[1])
+        sampler._setup(
+            torch.from_numpy(matrix.indptr.astype(np.int64)).to(device),
+            indices,
+            matrix.shape[1],
+            counts,
+            distribution,
+            max_rounds,
+        )
+        return sampler
+
+    def _setup(self, indptr, indices, n_items, counts, distribution, max_rounds):
         self.n_items = int(n_items)
         self.max_rounds = max_rounds
-        # int64 keys: n_users * n_items overflows int32 on large catalogs.
-        self.positive_keys = torch.unique(users.long() * self.n_items + items.long())
+        self.indptr, self.indices = indptr, indices
+        longest = int((indptr[1:] - indptr[:-1]).max()) if len(indptr) > 1 else 0
+        # A lower bound over at most `longest` entries converges in this many.
+        self._steps = longest.bit_length()
         self.weights = None
         if distribution == "popularity":
-            counts = torch.bincount(items, minlength=self.n_items).to(torch.float32)
-            self.weights = counts + 1.0
+            self.weights = counts.to(torch.float32) + 1.0
         elif distribution != "uniform":
             raise ValueError(
                 f"negative sampling distribution {distribution!r} is not one of "
@@ -225,10 +371,26 @@ class NegativeSampler:
         return flat.view(size)
 
     def _is_positive(self, users, candidates) -> torch.Tensor:
-        keys = users[:, None] * self.n_items + candidates
-        position = torch.searchsorted(self.positive_keys, keys)
-        position = position.clamp(max=len(self.positive_keys) - 1)
-        return self.positive_keys[position] == keys
+        if not len(self.indices):
+            return torch.zeros_like(candidates, dtype=torch.bool)
+        # Lower bound of each candidate within its user's sorted row
+        # indices[start:end]. Invariant: entries before `lo` are smaller than
+        # the candidate, entries from `hi` to `end` are not. Once lo == hi
+        # the loop leaves it in place, or moves it past `end` (a miss).
+        # A user past the last row has an empty one: [nnz, nnz).
+        row = users.long().clamp(max=len(self.indptr) - 1)
+        end = self.indptr[(row + 1).clamp(max=len(self.indptr) - 1)]
+        end = end.unsqueeze(1).expand_as(candidates)
+        lo = self.indptr[row].unsqueeze(1).expand_as(candidates)
+        hi = end
+        wanted = candidates.to(self.indices.dtype)
+        last = len(self.indices) - 1
+        for _ in range(self._steps):
+            mid = (lo + hi) >> 1
+            smaller = self.indices[mid.clamp(max=last)] < wanted
+            lo = torch.where(smaller, mid + 1, lo)
+            hi = torch.where(smaller, hi, mid)
+        return (lo < end) & (self.indices[lo.clamp(max=last)] == wanted)
 
     def sample(self, users: torch.Tensor, n: int) -> torch.Tensor:
         """Return ``n`` negatives per user: a LongTensor of shape (len(users), n)."""

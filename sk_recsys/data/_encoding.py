@@ -33,8 +33,9 @@ def encode_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     -------
     uniques : ndarray of shape (n_unique,)
         The sorted distinct ids; ``uniques[code]`` is the raw id of ``code``.
-    codes : list of ndarray of int64
-        For each input array, the index of each of its ids.
+    codes : list of ndarray of int32
+        For each input array, the index of each of its ids (int64 when there
+        are more than ``2**31 - 1`` distinct ids).
 
     Examples
     --------
@@ -49,7 +50,9 @@ def encode_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     codes, uniques = pd.factorize(pooled, sort=True)
     uniques = np.asarray(uniques, dtype=object if pooled.dtype == object else None)
     bounds = np.cumsum([0, *sizes])
-    codes = codes.astype(np.int64, copy=False)
+    # 4 bytes a row: the training rows and the CSR matrix keep int32 indices.
+    index_type = np.int32 if len(uniques) <= np.iinfo(np.int32).max else np.int64
+    codes = codes.astype(index_type)
     return uniques, [codes[a:b] for a, b in pairwise(bounds)]
 
 

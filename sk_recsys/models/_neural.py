@@ -269,11 +269,9 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
     def _training(self):
         """Seeded torch, and negatives that avoid every training interaction."""
         if self._n_negatives():
-            coo = self.interactions_.tocoo()
-            self._sampler_ = NegativeSampler(
-                self._device_tensor(coo.row.astype(np.int64)),
-                self._device_tensor(coo.col.astype(np.int64)),
-                self.n_items_,
+            self._sampler_ = NegativeSampler.from_matrix(
+                self.interactions_,
+                device=resolve_device(self.device),
                 distribution=self._negative_distribution(),
             )
         try:
@@ -325,7 +323,14 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{self.n_items_}; set warm_start=False to train anew."
             )
         self._configure(data, item_features=item_features, user_features=user_features)
-        train = InteractionDataset(data.users, data.items, data.y, device=device)
+        if self.interactions_.nnz == len(data.users):
+            # No pair was repeated: the training matrix holds exactly these
+            # rows, so they are trained from it without a copy.
+            train = InteractionDataset.from_matrix(
+                self.interactions_, values=data.y is not None, device=device
+            )
+        else:
+            train = InteractionDataset(data.users, data.items, data.y, device=device)
         valid = None
         if data.held_out is not None and len(data.held_out.users):
             held = data.held_out

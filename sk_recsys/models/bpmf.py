@@ -159,8 +159,8 @@ class BayesianMF(RecommenderMixin, BaseEstimator):
             rng=rng,
             generator=generator,
         )
-        users = torch.as_tensor(data.users, device=device)
-        items = torch.as_tensor(data.items, device=device)
+        users = torch.as_tensor(data.users, device=device).long()
+        items = torch.as_tensor(data.items, device=device).long()
         values = None if data.y is None else torch.as_tensor(data.y, device=device)
         alpha = 2.0 if self.alpha == "auto" else float(self.alpha)
         kept_users, kept_items, alphas = [], [], []
