@@ -64,23 +64,9 @@ def test_popularity_is_skewed_and_ratings_follow_taste():
     assert np.corrcoef(taste, data.y)[0, 1] > 0.5
 
 
-def test_text_and_images_encode_the_category():
+def test_titles_encode_the_category():
     data = make_interactions(n_items=200, random_state=0)
     cats = data.item_categories
-    images = np.stack(data.item_features["image"].to_numpy())
-    same = [
-        np.corrcoef(images[i].ravel(), images[j].ravel())[0, 1]
-        for i in range(40)
-        for j in range(40)
-        if i < j and cats[i] == cats[j]
-    ]
-    other = [
-        np.corrcoef(images[i].ravel(), images[j].ravel())[0, 1]
-        for i in range(40)
-        for j in range(40)
-        if i < j and cats[i] != cats[j]
-    ]
-    assert np.mean(same) > np.mean(other) + 0.3
     words = data.item_features["title"].str.split()
 
     def shared(same_category):
@@ -94,6 +80,40 @@ def test_text_and_images_encode_the_category():
         )
 
     assert shared(True) > shared(False) + 0.5
+
+
+def test_numeric_and_image_carry_different_parts_of_the_taste():
+    # What the category (the title) cannot tell: each item's latent factors
+    # minus its category's mean. The numeric columns follow factors 0-2, the
+    # images' colour factors 3-5, and neither follows the other's factors, so
+    # the modalities complement each other.
+    data = make_interactions(n_items=500, random_state=0)
+    factors, cats = data.item_factors, data.item_categories
+    means = np.stack([factors[cats == c].mean(axis=0) for c in range(8)])
+    residual = factors - means[cats]
+    numeric = data.item_features[[f"numeric_{j}" for j in range(3)]].to_numpy()
+    colour = np.stack(data.item_features["image"].to_numpy()).mean(axis=(2, 3))
+
+    def corr(a, b):
+        return np.corrcoef(a, b)[0, 1]
+
+    for j in range(3):
+        assert corr(numeric[:, j], residual[:, j]) > 0.3
+        assert corr(colour[:, j], residual[:, 3 + j]) > 0.3
+        assert abs(corr(numeric[:, j], residual[:, 3 + j])) < 0.15
+        assert abs(corr(colour[:, j], residual[:, j])) < 0.15
+
+
+def test_interactions_are_pinned_whatever_the_features():
+    # The benchmarks rely on these exact interactions: the item features are
+    # drawn after them, so changing how features are made must not move them.
+    X, y = make_interactions(n_users=50, n_items=30, random_state=1, return_X_y=True)
+    data = make_interactions(n_users=50, n_items=30, random_state=1)
+    pd.testing.assert_frame_equal(data.X, X)
+    np.testing.assert_array_equal(data.y, y)
+    assert len(X) == 711
+    assert X["item_id"].head(8).tolist() == [10, 20, 16, 21, 19, 24, 4, 26]
+    assert y.sum() == 2479.0
 
 
 def test_parameters_are_validated():

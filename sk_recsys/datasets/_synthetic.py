@@ -48,17 +48,22 @@ def _titles(categories, vocabulary, rng) -> list[str]:
     return [" ".join(row[:n]) for row, n in zip(words.tolist(), lengths, strict=True)]
 
 
-def _images(categories, n_categories, size, rng) -> np.ndarray:
-    """(n_items, 3, size, size) images: stripe angle and colour by category."""
+def _images(levels, size, rng) -> np.ndarray:
+    """(n_items, 3, size, size) images: channel c's brightness is ``levels[:, c]``.
+
+    Each image is a stripe pattern of random angle and phase (a nuisance the
+    encoder must see through) plus pixel noise, shifted per channel by the
+    item's level, so only the colour (mean brightness per channel) is
+    informative.
+    """
+    n_items = len(levels)
     grid = np.linspace(0.0, 2.0 * np.pi, size)
     yy, xx = np.meshgrid(grid, grid, indexing="ij")
-    angle = np.pi * categories / n_categories
-    pattern = np.sin(
-        2.0 * (np.cos(angle)[:, None, None] * xx + np.sin(angle)[:, None, None] * yy)
-    )
-    channel = categories % 3
-    images = 0.3 * rng.randn(len(categories), 3, size, size)
-    images[np.arange(len(categories)), channel] += pattern
+    angle = rng.uniform(0.0, np.pi, n_items)[:, None, None]
+    phase = rng.uniform(0.0, 2.0 * np.pi, n_items)[:, None, None]
+    pattern = np.sin(2.0 * (np.cos(angle) * xx + np.sin(angle) * yy) + phase)
+    images = 0.5 * pattern[:, None] + 0.3 * rng.randn(n_items, 3, size, size)
+    images += levels[:, :, None, None]
     return images.astype(np.float32)
 
 
@@ -103,10 +108,15 @@ def make_interactions(
     + popularity bias)`` (the bias follows a Zipf law of strength
     ``popularity_skew``), so personalised models beat popularity and
     popularity beats random. Explicit ratings (1-5) grow with the affinity.
-    Item features are tied to the same structure: a text title drawn mostly
-    from the category's vocabulary, numeric columns that are noisy copies of
-    the first latent factors, and a small image whose stripe angle and
-    colour encode the category.
+    Item features are tied to the same structure, each modality to a
+    different part of it, as in a real catalogue: the text title, drawn
+    mostly from the category's vocabulary, tells the category; the numeric
+    columns are noisy copies of latent factors 0-2; the small image's colour
+    (its mean brightness per channel) is a noisy copy of factors 3-5 (indices
+    taken modulo ``n_factors``), under a stripe texture of random angle. So
+    each modality alone identifies an item's taste only in part, and together
+    they identify it best. The features are drawn after the interactions,
+    which do not depend on them.
 
     Parameters
     ----------
@@ -141,7 +151,7 @@ def make_interactions(
         ``X`` (DataFrame ``user_id``, ``item_id``, ``timestamp`` in time
         order), ``y`` (ndarray of float ratings, or None), ``item_features``
         (DataFrame indexed by item id: ``title`` str, ``numeric_0..2`` float,
-        ``image`` arrays (3, image_size, image_size)), ``user_features``
+        ``image`` float32 arrays (3, image_size, image_size)), ``user_features``
         (DataFrame indexed by user id: ``numeric_0..2`` noisy copies of the
         user's first latent factors, ``segment`` a categorical that is the
         user's favourite category 70% of the time), ``user_factors``,
@@ -237,8 +247,12 @@ def make_interactions(
         },
         index=pd.Index(user_ids, name="user_id"),
     )
+    # Each modality sees a different part of the item's latent taste: the
+    # title its category, the numeric columns factors 0-2, the image's colour
+    # factors 3-5 (indices modulo n_factors), each with noise.
     numeric = item_factors[:, :3] + 0.5 * rng.randn(n_items, 3)
-    images = _images(categories, n_categories, image_size, rng)
+    colour = item_factors[:, np.arange(3, 6) % n_factors]
+    images = _images(colour + 0.5 * rng.randn(n_items, 3), image_size, rng)
     item_features = pd.DataFrame(
         {
             "title": _titles(categories, _vocabulary(n_categories), rng),
