@@ -12,7 +12,9 @@ catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
   ``torch.optim.SparseAdam``), whose step touches only its batch's rows;
 * the time of the full-catalog top-10 for every user;
 * peak memory of ``fit`` and of the ranking over the memory held before each
-  (Linux: the high-water mark is reset through ``/proc/self/clear_refs``;
+  (Linux: freed heap memory is first returned to the OS with glibc's
+  ``malloc_trim``, so that later allocations cannot hide in it, and the
+  high-water mark is reset through ``/proc/self/clear_refs``;
   elsewhere ``ru_maxrss``, which then includes the data generation), and on
   a GPU ``torch.cuda.max_memory_allocated``; the fit is preceded by a
   warm-up fit of four full batches, whose own peak (``step_peak_mb``) is the
@@ -31,6 +33,7 @@ Examples::
 from __future__ import annotations
 
 import argparse
+import ctypes
 import gc
 import json
 import re
@@ -121,8 +124,18 @@ def _peak_over(start_mb: float, device) -> dict:
     return out
 
 
+def _release_free_heap() -> None:
+    """Hand freed heap memory back to the OS (glibc), so resident memory at
+    the start of a window is what is live, not what earlier work freed."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _start_window(device) -> float:
     gc.collect()
+    _release_free_heap()
     if torch.device(device).type == "cuda":
         torch.cuda.reset_peak_memory_stats()
     _reset_peak()

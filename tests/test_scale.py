@@ -13,6 +13,7 @@ from sk_recsys.data import InteractionDataset, SliceIterator
 from sk_recsys.datasets import make_interactions
 from sk_recsys.model_selection import train_test_split
 from sk_recsys.models import EASE, MatrixFactorization
+from sk_recsys.nn import MatrixFactorizationModule
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +148,29 @@ def test_sparse_mf_refuses_weight_decay_and_takes_other_sparse_optimizers(data):
         sparse=True, max_epochs=1, optimizer=torch.optim.SGD, random_state=0
     ).fit(X_train)
     assert isinstance(model.optimizer_, torch.optim.SGD)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_mf_penalty_gradient_matches_autograd(sparse):
+    # The L2 term regathers the rows in backward instead of keeping them: its
+    # value and gradients (dense or sparse) must equal plain autograd's, with
+    # repeated rows counted once per occurrence.
+    torch.manual_seed(0)
+    module = MatrixFactorizationModule(5, 7, 3, sparse=sparse)
+    users = torch.tensor([0, 1, 1, 4])
+    items = torch.tensor([[2, 3], [6, 6], [0, 1], [2, 2]])
+    penalty = module.penalty(users, items)
+    penalty.backward()
+    grads = [
+        t.weight.grad.to_dense() for t in (module.user_factors, module.item_factors)
+    ]
+    module.zero_grad()
+    user_rows = module.user_factors.weight[users]
+    item_rows = module.item_factors.weight[items.reshape(-1)]
+    reference = (user_rows**2).sum(-1).mean() + (item_rows**2).sum(-1).mean()
+    reference.backward()
+    assert torch.allclose(penalty, reference)
+    for grad, table in zip(
+        grads, (module.user_factors, module.item_factors), strict=True
+    ):
+        assert torch.allclose(grad, table.weight.grad.to_dense())

@@ -87,6 +87,35 @@ class MatrixFactorizationModule(nn.Module):
 
     def penalty(self, users, items) -> torch.Tensor:
         """Mean squared norm of the factors a batch touches (the L2 term)."""
-        return (self.user_factors(users) ** 2).sum(-1).mean() + (
-            self.item_factors(items) ** 2
-        ).sum(-1).mean()
+        return _MeanSquaredNorm.apply(
+            self.user_factors.weight, users.reshape(-1), self.user_factors.sparse
+        ) + _MeanSquaredNorm.apply(
+            self.item_factors.weight, items.reshape(-1), self.item_factors.sparse
+        )
+
+
+class _MeanSquaredNorm(torch.autograd.Function):
+    """``mean_k |weight[index_k]|^2``, keeping only ``index`` for backward.
+
+    Autograd would keep the gathered rows (a batch by factors tensor) until
+    the backward pass; here they are gathered again there, so a training
+    step holds one such tensor less per table.
+    """
+
+    @staticmethod
+    def forward(ctx, weight, index, sparse):
+        ctx.save_for_backward(index)
+        ctx.weight, ctx.sparse = weight, sparse
+        return weight[index].pow(2).sum(-1).mean()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        rows = ctx.weight.detach()[index] * (2.0 * grad / max(len(index), 1))
+        if ctx.sparse:
+            shape = ctx.weight.shape
+            entries = torch.sparse_coo_tensor(
+                index[None], rows, shape, check_invariants=False
+            )
+            return entries, None, None
+        return torch.zeros_like(ctx.weight).index_add_(0, index, rows), None, None
