@@ -166,9 +166,19 @@ def measure(n_rows: int, args) -> dict:
     start = _start_window(args.device)
     model = MatrixFactorization(max_epochs=args.epochs, **settings).fit(X)
     fit = _peak_over(start, args.device)
-    ours = statistics.median(list(model.history[1:, "dur"]))
     parameters = sum(p.numel() * p.element_size() for p in model.module_.parameters())
     tensors = 2 * 4 * n_rows  # int32 users and items (implicit: no values)
+    if args.memory_only:
+        return {
+            "interactions": n_rows,
+            "users": model.n_users_,
+            "items": n_items,
+            "tensors_params_mb": (tensors + parameters) / MB,
+            "step_peak_mb": step["peak_mb"],
+            "fit_peak_mb": fit["peak_mb"],
+            "fit_peak_ratio": fit["peak_mb"] / ((tensors + parameters) / MB),
+        }
+    ours = statistics.median(list(model.history[1:, "dur"]))
 
     users = np.asarray(model.users_)
     model.recommend(users[:1000], k=10)  # warm-up
@@ -263,6 +273,34 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
     plt.close(fig)
 
 
+def write_memory_only(rows: list[dict], args) -> None:
+    device = torch.device(args.device).type
+    path = write_result(
+        f"scale_{device}_memory",
+        {
+            "kind": "scale_memory",
+            "title": f"Scale: fit peak memory of MatrixFactorization (BPR), {device}",
+            "protocol": (
+                f"fresh process per size; one epoch, batch {args.batch_size:,}, "
+                f"{args.factors} factors, Adam; peak resident memory above the "
+                "start of fit (freed heap returned to the OS first), after a "
+                "warm-up fit of 4 batches whose own peak is step_peak_mb"
+            ),
+            "columns": [
+                "interactions",
+                "users",
+                "items",
+                "tensors_params_mb",
+                "step_peak_mb",
+                "fit_peak_mb",
+                "fit_peak_ratio",
+            ],
+            "rows": rows,
+        },
+    )
+    print(f"wrote {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -278,9 +316,17 @@ def main():
     parser.add_argument(
         "--epochs", type=int, default=3, help="timed epochs + 1 warm-up"
     )
+    parser.add_argument(
+        "--memory-only",
+        action="store_true",
+        help="only the fit's peak memory (epochs: 1), written to "
+        "scale_<device>_memory.json: for sizes too slow to time here",
+    )
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
+    if args.memory_only:
+        args.epochs = 1
     if args.one is not None:  # the child: measure one size, print it as JSON
         print(json.dumps(measure(int(args.one), args)), flush=True)
         return
@@ -300,19 +346,28 @@ def main():
             str(args.batch_size),
             "--epochs",
             str(args.epochs),
+            *(["--memory-only"] if args.memory_only else []),
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode:
             sys.exit(f"size {int(size):,} failed:\n{done.stderr[-3000:]}")
         row = json.loads(done.stdout.strip().splitlines()[-1])
         rows.append(row)
+        timing = (
+            ""
+            if args.memory_only
+            else f"epoch {row['fit_epoch_s']:8.3f} s (plain {row['plain_epoch_s']:8.3f}"
+            f" s, x{row['ratio_to_plain']:.2f}), rank all {row['rank_all_s']:8.3f} s, "
+        )
         print(
-            f"{row['interactions']:>11,} rows: epoch {row['fit_epoch_s']:8.3f} s "
-            f"(plain {row['plain_epoch_s']:8.3f} s, x{row['ratio_to_plain']:.2f}), "
-            f"rank all {row['rank_all_s']:8.3f} s, fit peak {row['fit_peak_mb']:8.1f}"
-            f" MB = {row['fit_peak_ratio']:.2f}x tensors+params",
+            f"{row['interactions']:>11,} rows: {timing}fit peak "
+            f"{row['fit_peak_mb']:8.1f} MB = {row['fit_peak_ratio']:.2f}x "
+            "tensors+params",
             flush=True,
         )
+    if args.memory_only:
+        write_memory_only(rows, args)
+        return
     device = torch.device(args.device).type
     figure = RESULTS / f"scale_{device}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
