@@ -19,17 +19,20 @@
     items' latent taste), its epochs chosen on a second ``ColdItemSplit`` of
     the training rows, the metrics averaged over ``--ablation-seeds`` datasets.
 
-Run: ``python benchmarks/content_models.py [--parts warm cold ablation]``.
+Run: ``python benchmarks/content_models.py [--parts warm cold ablation]
+[--models content ...]``; with ``--models``, (a) and (b) rerun only those
+models and keep the other rows of their results files.
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import time
 
 import numpy as np
-from _common import data_home, write_result
+from _common import RESULTS, data_home, write_result
 from movielens_ranking import METRICS, best_epochs, score
 from sklearn.feature_extraction.text import TfidfVectorizer
 from skorch.callbacks import Callback
@@ -56,11 +59,13 @@ WARM = {
 }
 
 
-def warm(max_epochs):
+def warm(max_epochs, models=tuple(WARM)):
     data = load_movielens("100k", split="ua", data_home=data_home())
     features = data.item_features
     rows = []
     for name, (cls, params) in WARM.items():
+        if name not in models:
+            continue
         y = data.y_train if name == "multitask" else None
         fit_params = {} if name == "mf-bce" else {"item_features": features}
         epochs, valid = best_epochs(
@@ -122,7 +127,7 @@ def _split_cold(X, y, seed=0):
     return X.iloc[train], X.iloc[test], (None if y is None else y[train]), cold
 
 
-def cold(max_epochs):
+def cold(max_epochs, models=("content", "hybrid")):
     data = load_movielens("100k", data_home=data_home())
     features = data.item_features
     X_train, X_test, _, cold_items = _split_cold(data.X, None)
@@ -145,7 +150,9 @@ def cold(max_epochs):
         rows.append({"model": name, **_cold_metrics(model, X_test, cold_items)})
         print(rows[-1], flush=True)
     feature_sets = {"all": list(features.columns), "year + genres": ["year", *genres]}
-    for cls in (ContentRecommender, HybridRecommender):
+    for key, cls in (("content", ContentRecommender), ("hybrid", HybridRecommender)):
+        if key not in models:
+            continue
         # Model selection without the test items: the feature set and the
         # number of epochs with the best recall@10 on cold items held out of
         # the training rows.
@@ -232,6 +239,15 @@ def ablation(max_epochs, seeds):
     ]
 
 
+def _keep_other_rows(name, rows):
+    """``rows`` in place of the same models' rows of results/<name>.json."""
+    path = RESULTS / f"{name}.json"
+    old = json.loads(path.read_text())["rows"] if path.exists() else []
+    fresh = {row["model"].split("(")[0]: row for row in rows}
+    merged = [fresh.pop(row["model"].split("(")[0], row) for row in old]
+    return merged + list(fresh.values())
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
@@ -248,8 +264,18 @@ def main():
         default=3,
         help="synthetic datasets (random_state 0, 1, ...) the ablation averages",
     )
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=list(WARM),
+        choices=list(WARM),
+        help="warm and cold models to rerun; the other rows are kept from the "
+        "results files",
+    )
     args = parser.parse_args()
+    partial = set(args.models) != set(WARM)
     if "warm" in args.parts:
+        rows = warm(args.max_epochs, args.models)
         write_result(
             "content_warm_ua",
             {
@@ -260,11 +286,15 @@ def main():
                     "training items excluded"
                 ),
                 "columns": ["model", "epochs", "valid_ndcg@10", *METRICS, "fit_s"],
-                "rows": warm(args.max_epochs),
+                "rows": (
+                    _keep_other_rows("content_warm_ua", rows) if partial else rows
+                ),
             },
         )
     if "cold" in args.parts:
-        rows, n_items, n_rows = cold(args.cold_epochs)
+        rows, n_items, n_rows = cold(args.cold_epochs, args.models)
+        if partial:
+            rows = _keep_other_rows("content_cold_items_ml100k", rows)
         write_result(
             "content_cold_items_ml100k",
             {
@@ -293,6 +323,7 @@ def main():
                     "(make_interactions, ColdItemSplit(0.1))"
                 ),
                 "protocol": (
+                    "ContentRecommender's defaults (word_dropout=0.5) given "
                     "every non-empty subset of the modalities (text: the "
                     "category, numeric: latent factors 0-2, image: factors 3-5); "
                     "held-out items ranked among the held-out items; epochs (1 "

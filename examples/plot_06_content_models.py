@@ -37,25 +37,43 @@ print(items[["title", "numeric_0", "numeric_1", "numeric_2"]].head())
 print("image of one item:", items["image"].iloc[0].shape)
 
 # %%
-# The synthetic images encode an item's category in the angle and colours of
-# their stripes, under noise (top: one item of each category; bottom: the mean
-# image of the category). The titles mostly use the category's words.
-images = np.stack(items["image"].to_numpy()).transpose(0, 2, 3, 1)
-categories = np.asarray(data.item_categories)
+# Each modality carries a different part of an item's latent taste: the title
+# mostly uses its category's words, the numeric columns are noisy copies of
+# latent factors 0-2, and an image's colour (its mean brightness per channel)
+# is a noisy copy of factors 3-5, under a stripe texture of random angle that
+# carries nothing. First figure: the images of items from the lowest to the
+# highest factor 3 (the red channel); second: each channel's mean brightness
+# against its latent factor, over all items.
+images = np.stack(items["image"].to_numpy())
+factors = np.asarray(data.item_factors)[:, 3:6]
+colour = images.mean(axis=(2, 3))
+low, high = np.percentile(images, [1, 99])  # one scale for all, to keep colour
 
 
 def to_rgb(image):
-    return (image - image.min()) / (image.max() - image.min())
+    return np.clip((image.transpose(1, 2, 0) - low) / (high - low), 0, 1)
 
 
-fig, axes = plt.subplots(2, 8, figsize=(8, 2.2))
-for category, (top, bottom) in enumerate(axes.T):
-    top.imshow(to_rgb(images[categories == category][0]))
-    bottom.imshow(to_rgb(images[categories == category].mean(axis=0)))
-    top.set_title(f"category {category}", fontsize=7)
-    top.axis("off")
-    bottom.axis("off")
+fig, axes = plt.subplots(1, 8, figsize=(8, 1.4))
+order = np.argsort(factors[:, 0])
+shown = order[np.linspace(0, len(order) - 1, 8).astype(int)]
+for ax, item in zip(axes, shown, strict=True):
+    ax.imshow(to_rgb(images[item]))
+    ax.set_title(f"f3={factors[item, 0]:.1f}", fontsize=7)
+    ax.axis("off")
 fig.tight_layout()
+
+fig, axes = plt.subplots(1, 3, figsize=(8, 2.4))
+for channel, (ax, name) in enumerate(zip(axes, ["red", "green", "blue"], strict=True)):
+    ax.scatter(factors[:, channel], colour[:, channel], s=4, color=name)
+    ax.set_xlabel(f"latent factor {3 + channel}", fontsize=7)
+    ax.set_ylabel(f"mean {name}", fontsize=7)
+    ax.tick_params(labelsize=6)
+fig.tight_layout()
+print(
+    "correlation of colour and factors 3-5:",
+    [round(float(np.corrcoef(factors[:, c], colour[:, c])[0, 1]), 2) for c in range(3)],
+)
 
 # %%
 # Fit the three models

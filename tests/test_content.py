@@ -125,6 +125,60 @@ def test_cold_items_are_ranked_from_their_features(Model, synthetic):
     )
 
 
+def test_word_dropout_deletes_words_in_training_only():
+    import torch
+
+    from sk_recsys.nn import ContentEncoder
+
+    torch.manual_seed(0)
+    n = 500
+    text = torch.randint(1, 9, (n, 6))
+    text[:, 4:] = 0  # padding
+    encoder = ContentEncoder(
+        numeric=torch.randn(n, 3),
+        text=text,
+        out_dim=4,
+        vocab_size=9,
+        hidden=8,
+        word_dropout=0.5,
+    )
+    seen = []
+    encoder.text_block.register_forward_pre_hook(lambda _, args: seen.append(args[0]))
+    index = torch.arange(n)
+    encoder.eval()
+    with torch.no_grad():
+        first, second = encoder(index), encoder(index)
+    torch.testing.assert_close(first, second)  # deterministic in eval mode
+    torch.testing.assert_close(seen[-1], text)  # every word read
+    encoder.train()
+    with torch.no_grad():
+        encoder(index)
+    dropped = seen[-1]
+    kept = (dropped != 0).sum(1)
+    assert 0.4 < kept.float().mean() / 4 < 0.6  # about half the words
+    for row, original in zip(dropped.tolist(), text.tolist(), strict=True):
+        words = [w for w in row if w]
+        assert row[: len(words)] == words  # the words left close up ...
+        it = iter(w for w in original if w)
+        assert all(w in it for w in words)  # ... in their order
+    with pytest.raises(ValueError, match="word_dropout"):
+        ContentEncoder(numeric=torch.randn(2, 3), out_dim=2, word_dropout=1.0)
+
+
+@pytest.mark.parametrize("value", [-0.1, 1.0, "0.5"])
+def test_content_word_dropout_is_validated(value, synthetic):
+    model = ContentRecommender(word_dropout=value, **FAST)
+    with pytest.raises(ValueError, match="word_dropout"):
+        model.fit(synthetic.X, item_features=synthetic.item_features)
+
+
+def test_content_word_dropout_reaches_the_item_encoder(synthetic):
+    model = ContentRecommender(n_factors=8, word_dropout=0.25, **FAST)
+    model.fit(synthetic.X, item_features=synthetic.item_features)
+    assert model.module_.item_encoder.word_dropout == 0.25
+    np.testing.assert_array_equal(model.score_items([0, 1]), model.score_items([0, 1]))
+
+
 def test_hybrid_scores_a_cold_item_from_content_alone(synthetic):
     features = synthetic.item_features
     twins = features.iloc[[0, 0]].set_axis(pd.Index([900, 901], name="item_id"))

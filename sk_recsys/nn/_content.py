@@ -152,6 +152,15 @@ class ContentEncoder(nn.Module):
     (fusion by concatenation: every modality keeps its own weights, and a
     missing one simply has no block).
 
+    With ``word_dropout=p``, training deletes each word of an entity's text
+    with probability ``p`` (word dropout, Iyyer et al., 2015), the words left
+    closing up, so a new subset at every step. The text encoder then cannot
+    learn which exact combination of words names which training entity (and
+    fit, e.g., their popularity, which does not carry over to new items)
+    and leans on what words share; and a text that fits the training
+    entities fast no longer stops the other modalities from learning. In
+    eval mode every word is read and the output is deterministic.
+
     Parameters
     ----------
     numeric : array-like of shape (n, d) or None
@@ -165,6 +174,8 @@ class ContentEncoder(nn.Module):
     text_encoder : {"cnn", "rnn"}, default="cnn"
     hidden : int, default=64
         Width of each modality's encoding.
+    word_dropout : float in [0, 1), default=0.0
+        Probability of deleting each word of ``text`` during training.
 
     Examples
     --------
@@ -187,8 +198,12 @@ class ContentEncoder(nn.Module):
         vocab_size=2,
         text_encoder="cnn",
         hidden=64,
+        word_dropout=0.0,
     ):
         super().__init__()
+        if not 0.0 <= word_dropout < 1.0:
+            raise ValueError(f"word_dropout must be in [0, 1), got {word_dropout!r}.")
+        self.word_dropout = float(word_dropout)
         sizes = [len(x) for x in (numeric, text, images) if x is not None]
         if not sizes:
             raise ValueError(
@@ -235,10 +250,21 @@ class ContentEncoder(nn.Module):
         if self.numeric_block is not None:
             parts.append(self.numeric_block(numeric))
         if self.text_block is not None:
+            if self.training and self.word_dropout and text_embedded is None:
+                text = self._drop_words(text)
             parts.append(self.text_block(text, text_embedded))
         if self.image_block is not None:
             parts.append(self.image_block(images))
         return self.fuse(torch.cat(parts, dim=-1))
+
+    def _drop_words(self, text):
+        """Delete each word with probability ``word_dropout``, the rest moved
+        to the front (in order), so every encoder sees a shorter text."""
+        keep = (text != 0) & (
+            torch.rand(text.shape, device=text.device) >= self.word_dropout
+        )
+        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
+        return (text * keep).gather(1, order)
 
     def forward(self, index) -> torch.Tensor:
         flat = index.reshape(-1)
