@@ -14,7 +14,6 @@ from ..nn import (
     RatingMSELoss,
     SampledBCELoss,
     SampledSoftmaxLoss,
-    ScoredBatch,
     fold_in,
     history_contributions,
 )
@@ -200,21 +199,6 @@ class MatrixFactorization(NeuralRecommender):
 
     def _predicts_ratings(self):
         return self.loss_ == "mse"
-
-    def _forward_batch(self, Xi, yi=None):
-        """Positives and sampled negatives scored in one pass.
-
-        The batch's user vectors are gathered once for both, instead of once
-        for the positives and again for the negatives.
-        """
-        n_negatives = self._n_negatives()
-        if not n_negatives:
-            return super()._forward_batch(Xi, yi)
-        users, items = Xi
-        negatives = self._sampler_.sample(users, n_negatives)
-        columns = torch.cat([items[:, None], negatives], dim=1)
-        scores = self.module_(users[:, None], columns)
-        return ScoredBatch(scores[:, 0], scores[:, 1:], users, items, negatives)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         """The loss plus ``l2`` times the batch vectors' mean squared norm."""
