@@ -402,8 +402,9 @@ def main():
                 f"fresh process per size; median epoch over {args.epochs - 1} after a "
                 f"warm-up, batch {args.batch_size:,}, {args.factors} factors, Adam "
                 "lr 1e-3, L2 0.01; plain loop = skorch_overhead.plain_loop; peaks "
-                "are resident memory above the start of fit / ranking, the fit "
-                "after a warm-up fit of 4 batches whose own peak is step_peak_mb"
+                "are resident memory above the start of fit / ranking (freed heap "
+                "returned to the OS first), the fit after a warm-up fit of 4 "
+                "batches whose own peak is step_peak_mb"
             ),
             "columns": columns,
             "rows": rows,
