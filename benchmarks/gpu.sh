@@ -28,7 +28,7 @@ PY
 
 # 1. The GPU paths of the test suite (skipped on CPU-only machines).
 python3 -m pytest -q -p no:cacheprovider tests/test_models.py tests/test_neural.py \
-    tests/test_bpmf.py tests/test_persistence.py -k "gpu or cuda"
+    tests/test_bpmf.py tests/test_persistence.py tests/test_variational.py -k "gpu or cuda"
 
 # 2. skorch overhead at MovieLens-20M shape: MSE and BPR epochs, plain loop vs ours,
 #    and the full-catalog top-10 for all 138k users.

@@ -13,7 +13,6 @@ from sk_recsys.data import InteractionDataset, SliceIterator
 from sk_recsys.datasets import make_interactions
 from sk_recsys.model_selection import train_test_split
 from sk_recsys.models import EASE, MatrixFactorization
-from sk_recsys.nn import MatrixFactorizationModule
 
 
 @pytest.fixture(scope="module")
@@ -151,26 +150,41 @@ def test_sparse_mf_refuses_weight_decay_and_takes_other_sparse_optimizers(data):
 
 
 @pytest.mark.parametrize("sparse", [False, True])
-def test_mf_penalty_gradient_matches_autograd(sparse):
-    # The L2 term regathers the rows in backward instead of keeping them: its
-    # value and gradients (dense or sparse) must equal plain autograd's, with
-    # repeated rows counted once per occurrence.
-    torch.manual_seed(0)
-    module = MatrixFactorizationModule(5, 7, 3, sparse=sparse)
+def test_mf_penalty_from_the_forward_rows_matches_autograd(sparse):
+    # The L2 term is computed from the rows the scores gathered: its value
+    # and gradients (dense or sparse) must equal those of the penalty written
+    # out on its own, with repeated rows counted once per occurrence.
+    X = np.array([[0, 2], [1, 3], [1, 6], [4, 0], [2, 1], [3, 5], [0, 4]])
+    model = MatrixFactorization(
+        n_factors=3,
+        loss="bpr",
+        n_negatives=2,
+        l2=0.5,
+        sparse=sparse,
+        max_epochs=1,
+        random_state=0,
+    ).fit(X)
+    module = model.module_
+    module.zero_grad()  # fit leaves its last step's gradients
     users = torch.tensor([0, 1, 1, 4])
-    items = torch.tensor([[2, 3], [6, 6], [0, 1], [2, 2]])
-    penalty = module.penalty(users, items)
-    penalty.backward()
+    items = torch.tensor([2, 3, 6, 2])
+    with model._training():
+        scored = model._forward_batch((users, items))
+    model.get_loss(scored, None, training=True).backward()
     grads = [
         t.weight.grad.to_dense() for t in (module.user_factors, module.item_factors)
     ]
     module.zero_grad()
+    with model._training():  # the same negatives: the sampler is seeded
+        scored_again = model._forward_batch((users, items))
+    assert torch.equal(scored_again.negatives, scored.negatives)
+    all_items = torch.cat([items, scored.negatives.reshape(-1)])
     user_rows = module.user_factors.weight[users]
-    item_rows = module.item_factors.weight[items.reshape(-1)]
+    item_rows = module.item_factors.weight[all_items]
     reference = (user_rows**2).sum(-1).mean() + (item_rows**2).sum(-1).mean()
-    reference.backward()
-    assert torch.allclose(penalty, reference)
+    assert torch.allclose(scored.penalty, reference)
+    (model.criterion_(scored_again, None) + 0.5 * reference).backward()
     for grad, table in zip(
         grads, (module.user_factors, module.item_factors), strict=True
     ):
-        assert torch.allclose(grad, table.weight.grad.to_dense())
+        assert torch.allclose(grad, table.weight.grad.to_dense(), atol=1e-6)

@@ -20,6 +20,7 @@ from ._losses import (
 )
 from ._mf import MatrixFactorizationModule
 from ._neumf import NeuMFModule
+from ._variational import VariationalMF
 
 __all__ = [
     "BPRLoss",
@@ -39,6 +40,7 @@ __all__ = [
     "ScoredBatch",
     "TextCNN",
     "TextGRU",
+    "VariationalMF",
     "fold_in",
     "gather_rows",
     "history_contributions",

@@ -10,7 +10,7 @@ __all__ = ["fold_in", "history_contributions"]
 _ENTRIES = 4096
 
 
-def fold_in(item_vectors, owner, columns, targets, n_rows, *, l2, implicit):
+def fold_in(item_vectors, owner, columns, targets, n_rows, *, l2, implicit, prior=None):
     """Ridge regression of each user's targets on the vectors of their items.
 
     For user ``u`` with history items ``H`` and targets ``t`` (ratings minus
@@ -18,7 +18,9 @@ def fold_in(item_vectors, owner, columns, targets, n_rows, *, l2, implicit):
     ``min_p sum_{j in H} (t_j - p . q_j)^2 + l2 |H| |p|^2`` (the per-rating
     penalty of the training objective). With ``implicit``, every other item
     pulls towards 0 with a total weight of ``|H|`` (implicit ALS's fold-in),
-    which keeps a user of few items from scoring everything high.
+    which keeps a user of few items from scoring everything high. With a
+    Gaussian ``prior`` the penalty is ``(p - m)^T W (p - m)`` instead: the
+    posterior mean of ``p`` under the prior ``N(m, noise * W^-1)``.
 
     Parameters
     ----------
@@ -29,6 +31,8 @@ def fold_in(item_vectors, owner, columns, targets, n_rows, *, l2, implicit):
     n_rows : int
     l2 : float
     implicit : bool
+    prior : tuple of Tensor (W of shape (d, d), m of shape (d,)), default=None
+        Replaces the ``l2`` penalty (see above).
 
     Returns
     -------
@@ -55,8 +59,13 @@ def fold_in(item_vectors, owner, columns, targets, n_rows, *, l2, implicit):
         gram.index_add_(0, owner[part], vectors[:, :, None] * vectors[:, None, :])
         target.index_add_(0, owner[part], vectors * targets[part, None])
     counts = torch.bincount(owner, minlength=n_rows).to(item_vectors.dtype)
-    ridge = max(l2, 1e-4) * counts.clamp(min=1.0)
-    gram = gram + ridge[:, None, None] * torch.eye(dim, device=device)
+    if prior is not None:
+        weight, mean = prior
+        gram = gram + weight
+        target = target + weight @ mean
+    else:
+        ridge = max(l2, 1e-4) * counts.clamp(min=1.0)
+        gram = gram + ridge[:, None, None] * torch.eye(dim, device=device)
     if implicit:
         everything = item_vectors.T @ item_vectors / len(item_vectors)
         gram = gram + counts[:, None, None] * everything

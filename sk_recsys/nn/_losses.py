@@ -38,6 +38,10 @@ class ScoredBatch(NamedTuple):
         The sampled negative items.
     rating : Tensor of shape (batch,) or None
         Rating predictions of the observed pairs (multi-task models).
+    penalty : Tensor (scalar) or None
+        A regularisation term computed from the rows the forward pass
+        gathered (:class:`~sk_recsys.models.MatrixFactorization`'s L2), for
+        the model's ``get_loss`` to add.
     """
 
     positive: torch.Tensor
@@ -46,6 +50,7 @@ class ScoredBatch(NamedTuple):
     items: torch.Tensor
     negatives: torch.Tensor | None
     rating: torch.Tensor | None = None
+    penalty: torch.Tensor | None = None
 
 
 class RatingMSELoss(nn.Module):

@@ -69,10 +69,20 @@ class MatrixFactorizationModule(nn.Module):
             return self.global_bias
         return self.global_bias + self.user_bias(users).squeeze(-1)
 
-    def forward(self, users, items) -> torch.Tensor:
-        """Scores of (user, item) pairs; ``users`` and ``items`` broadcast."""
-        dot = (self.user_factors(users) * self.item_factors(items)).sum(-1)
-        return dot + self.item_bias(items).squeeze(-1) + self._user_offset(users)
+    def forward(self, users, items, norms=False):
+        """Scores of (user, item) pairs; ``users`` and ``items`` broadcast.
+
+        With ``norms=True``, also the squared norms ``|p_u|^2`` and
+        ``|q_i|^2`` of the gathered vectors, for an L2 term that shares the
+        rows (and the embedding backward pass) of the scores.
+        """
+        user_rows = self.user_factors(users)
+        item_rows = self.item_factors(items)
+        dot = (user_rows * item_rows).sum(-1)
+        scores = dot + self.item_bias(items).squeeze(-1) + self._user_offset(users)
+        if not norms:
+            return scores
+        return scores, (user_rows * user_rows).sum(-1), (item_rows * item_rows).sum(-1)
 
     def score_all(self, users) -> torch.Tensor:
         """Scores of every item for ``users``: one matrix product."""
@@ -84,38 +94,3 @@ class MatrixFactorizationModule(nn.Module):
         scores = factors @ self.item_factors.weight.T
         scores = scores + self.item_bias.weight.T + self.global_bias
         return scores if bias is None else scores + bias[:, None]
-
-    def penalty(self, users, items) -> torch.Tensor:
-        """Mean squared norm of the factors a batch touches (the L2 term)."""
-        return _MeanSquaredNorm.apply(
-            self.user_factors.weight, users.reshape(-1), self.user_factors.sparse
-        ) + _MeanSquaredNorm.apply(
-            self.item_factors.weight, items.reshape(-1), self.item_factors.sparse
-        )
-
-
-class _MeanSquaredNorm(torch.autograd.Function):
-    """``mean_k |weight[index_k]|^2``, keeping only ``index`` for backward.
-
-    Autograd would keep the gathered rows (a batch by factors tensor) until
-    the backward pass; here they are gathered again there, so a training
-    step holds one such tensor less per table.
-    """
-
-    @staticmethod
-    def forward(ctx, weight, index, sparse):
-        ctx.save_for_backward(index)
-        ctx.weight, ctx.sparse = weight, sparse
-        return weight[index].pow(2).sum(-1).mean()
-
-    @staticmethod
-    def backward(ctx, grad):
-        (index,) = ctx.saved_tensors
-        rows = ctx.weight.detach()[index] * (2.0 * grad / max(len(index), 1))
-        if ctx.sparse:
-            shape = ctx.weight.shape
-            entries = torch.sparse_coo_tensor(
-                index[None], rows, shape, check_invariants=False
-            )
-            return entries, None, None
-        return torch.zeros_like(ctx.weight).index_add_(0, index, rows), None, None
