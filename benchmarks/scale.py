@@ -19,14 +19,30 @@ catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
   a GPU ``torch.cuda.max_memory_allocated``; the fit is preceded by a
   warm-up fit of four full batches, whose own peak (``step_peak_mb``) is the
   working set of one training step, the same at every size;
+* on Linux with glibc (>= 2.33), the same windows' peak *allocated* heap,
+  the CPU analogue of ``max_memory_allocated``: glibc's ``mallinfo2()``
+  bytes in use (``uordblks``, in the arenas, plus ``hblkhd``, in mmapped
+  chunks), sampled by a background thread every 1 ms, peak over the value
+  at the window's start (``step_live_mb``, ``fit_live_mb``,
+  ``rank_live_mb``). Resident memory also counts what glibc keeps after a
+  ``free`` (freed blocks left in the heap, fragmentation), allocated
+  memory does not. A spike shorter than the sampling interval (or than the
+  interpreter's switch interval, 5 ms, while the main thread holds the GIL)
+  can be missed, so these peaks are lower bounds. Elsewhere the columns are
+  absent;
 * the size of the training tensors (int32 users and items) plus the
-  parameters: the target is a fit peak of at most 3x that.
+  parameters: the target is a fit peak of at most 3x that. The ratios are
+  given for both measures (``fit_peak_ratio``, ``fit_live_ratio``), and for
+  the part of the peak that depends on the data: the fit peak less the
+  step's (``fit_peak_less_step_ratio``, ``fit_live_less_step_ratio``).
 
-Writes ``results/scale_<device>.json`` and ``results/scale_<device>.png``.
-Examples::
+Writes ``results/scale_<device>.json`` and ``results/scale_<device>.png``
+(with ``--memory-only``, the fit's memory alone after one epoch:
+``results/scale_<device>_memory.json``). Examples::
 
     python benchmarks/scale.py --sizes 100000 1000000          # quick check
     python benchmarks/scale.py                                 # 1e5, 1e6, 1e7
+    OMP_NUM_THREADS=1 python benchmarks/scale.py --memory-only --sizes 1e5 1e6 1e7 1e8
     python benchmarks/scale.py --device cuda --sizes 1e5 1e6 1e7 2e7 1e8
 """
 
@@ -41,6 +57,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -142,6 +159,78 @@ def _start_window(device) -> float:
     return _rss_mb()
 
 
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def _mallinfo2():
+    """glibc's ``mallinfo2`` (2.33 and later), or None where there is none."""
+    try:
+        function = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = []
+    function.restype = _Mallinfo2
+    return function
+
+
+_MALLINFO2 = _mallinfo2()
+
+
+def _live_bytes() -> int:
+    """Heap bytes handed out by malloc and not freed: arenas plus mmapped."""
+    info = _MALLINFO2()
+    return info.uordblks + info.hblkhd
+
+
+class _LivePeak:
+    """Peak allocated heap over its value at entry, sampled every ``interval``
+    seconds by a background thread (a shorter spike can be missed).
+
+    ``mb`` is None where glibc's ``mallinfo2`` is unavailable.
+    """
+
+    def __init__(self, interval: float = 1e-3):
+        self.interval = interval
+        self.mb = None
+
+    def __enter__(self):
+        if _MALLINFO2 is None:
+            return self
+        self._start = self._peak = _live_bytes()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self):
+        while not self._done.wait(self.interval):
+            self._peak = max(self._peak, _live_bytes())
+
+    def __exit__(self, *exc):
+        if _MALLINFO2 is None:
+            return False
+        self._done.set()
+        self._thread.join()
+        self._peak = max(self._peak, _live_bytes())
+        self.mb = (self._peak - self._start) / MB
+        return False
+
+
 def measure(n_rows: int, args) -> dict:
     """One size, in this process."""
     common = {"n_factors": args.factors, "lr": 1e-3, "l2": 0.01}
@@ -158,36 +247,51 @@ def measure(n_rows: int, args) -> dict:
     # process. Its peak is the working set of a step, whatever the data size.
     small, *_ = interactions(4 * args.batch_size, seed=1)
     start = _start_window(args.device)
-    warm = MatrixFactorization(max_epochs=1, **settings).fit(small)
+    with _LivePeak() as step_live:
+        warm = MatrixFactorization(max_epochs=1, **settings).fit(small)
     step = _peak_over(start, args.device)
     warm.recommend(np.asarray(warm.users_), k=10)
     del warm, small
     X, n_users, n_items = interactions(n_rows)
     start = _start_window(args.device)
-    model = MatrixFactorization(max_epochs=args.epochs, **settings).fit(X)
+    with _LivePeak() as fit_live:
+        model = MatrixFactorization(max_epochs=args.epochs, **settings).fit(X)
     fit = _peak_over(start, args.device)
     parameters = sum(p.numel() * p.element_size() for p in model.module_.parameters())
     tensors = 2 * 4 * n_rows  # int32 users and items (implicit: no values)
+    base_mb = (tensors + parameters) / MB
+    memory = {
+        "tensors_params_mb": base_mb,
+        "step_peak_mb": step["peak_mb"],
+        "fit_peak_mb": fit["peak_mb"],
+        "fit_peak_ratio": fit["peak_mb"] / base_mb,
+        "fit_peak_less_step_ratio": (fit["peak_mb"] - step["peak_mb"]) / base_mb,
+    }
+    if fit_live.mb is not None:
+        memory |= {
+            "step_live_mb": step_live.mb,
+            "fit_live_mb": fit_live.mb,
+            "fit_live_ratio": fit_live.mb / base_mb,
+            "fit_live_less_step_ratio": (fit_live.mb - step_live.mb) / base_mb,
+        }
     if args.memory_only:
         return {
             "interactions": n_rows,
             "users": model.n_users_,
             "items": n_items,
-            "tensors_params_mb": (tensors + parameters) / MB,
-            "step_peak_mb": step["peak_mb"],
-            "fit_peak_mb": fit["peak_mb"],
-            "fit_peak_ratio": fit["peak_mb"] / ((tensors + parameters) / MB),
+            **memory,
         }
     ours = statistics.median(list(model.history[1:, "dur"]))
 
     users = np.asarray(model.users_)
     model.recommend(users[:1000], k=10)  # warm-up
     start = _start_window(args.device)
-    _sync(args.device)
-    began = time.perf_counter()
-    model.recommend(users, k=10)
-    _sync(args.device)
-    rank_s = time.perf_counter() - began
+    with _LivePeak() as rank_live:
+        _sync(args.device)
+        began = time.perf_counter()
+        model.recommend(users, k=10)
+        _sync(args.device)
+        rank_s = time.perf_counter() - began
     rank = _peak_over(start, args.device)
     del model
     gc.collect()
@@ -220,12 +324,11 @@ def measure(n_rows: int, args) -> dict:
         "ratio_to_plain": ours / plain_s,
         "sparse_epoch_s": sparse_s,
         "rank_all_s": rank_s,
-        "tensors_params_mb": (tensors + parameters) / MB,
-        "step_peak_mb": step["peak_mb"],
-        "fit_peak_mb": fit["peak_mb"],
-        "fit_peak_ratio": fit["peak_mb"] / ((tensors + parameters) / MB),
+        **memory,
         "rank_peak_mb": rank["peak_mb"],
     }
+    if rank_live.mb is not None:
+        row["rank_live_mb"] = rank_live.mb
     if "gpu_peak_mb" in fit:
         row["fit_gpu_peak_mb"] = fit["gpu_peak_mb"]
         row["rank_gpu_peak_mb"] = rank["gpu_peak_mb"]
@@ -254,14 +357,16 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
         (
             "memory (MB)",
             [
-                ("fit_peak_mb", "fit peak over start"),
+                ("fit_peak_mb", "fit peak resident over start"),
+                ("fit_live_mb", "fit peak allocated over start"),
                 ("tensors_params_mb", "training tensors + parameters"),
             ],
         ),
     ]
     for ax, (title, series) in zip(axes, panels, strict=True):
         for key, label in series:
-            ax.loglog(n, [r[key] for r in rows], "o-", label=label)
+            if all(key in r for r in rows):
+                ax.loglog(n, [r[key] for r in rows], "o-", label=label)
         first = rows[0][series[0][0]]
         ax.loglog(n, first * n / n[0], ":", color="grey", label="linear")
         ax.set_title(title, fontsize=10)
@@ -273,6 +378,35 @@ def plot(rows: list[dict], path: Path, device: str) -> None:
     plt.close(fig)
 
 
+MEMORY_COLUMNS = [
+    "tensors_params_mb",
+    "step_peak_mb",
+    "step_live_mb",
+    "fit_peak_mb",
+    "fit_live_mb",
+    "fit_peak_ratio",
+    "fit_live_ratio",
+    "fit_peak_less_step_ratio",
+    "fit_live_less_step_ratio",
+]
+
+MEMORY_PROTOCOL = (
+    "*_peak_mb: peak resident memory (VmHWM) above the start of the window, "
+    "freed heap returned to the OS first (malloc_trim); *_live_mb: peak "
+    "allocated heap (glibc mallinfo2 uordblks + hblkhd, bytes handed out and "
+    "not freed) above the start, sampled every 1 ms by a background thread, "
+    "so a shorter spike can be missed; step_*: a warm-up fit of 4 batches "
+    "before the fit, the working set of one training step; ratios: over "
+    "tensors_params_mb (int32 users and items plus the parameters), "
+    "*_less_step_ratio: the fit peak less the step's"
+)
+
+
+def _present(columns: list[str], rows: list[dict]) -> list[str]:
+    """The columns that some row has (no live heap columns without glibc)."""
+    return [c for c in columns if any(c in row for row in rows)]
+
+
 def write_memory_only(rows: list[dict], args) -> None:
     device = torch.device(args.device).type
     path = write_result(
@@ -282,18 +416,13 @@ def write_memory_only(rows: list[dict], args) -> None:
             "title": f"Scale: fit peak memory of MatrixFactorization (BPR), {device}",
             "protocol": (
                 f"fresh process per size; one epoch, batch {args.batch_size:,}, "
-                f"{args.factors} factors, Adam; peak resident memory above the "
-                "start of fit (freed heap returned to the OS first), after a "
-                "warm-up fit of 4 batches whose own peak is step_peak_mb"
+                f"{args.factors} factors, Adam; {MEMORY_PROTOCOL}"
             ),
             "columns": [
                 "interactions",
                 "users",
                 "items",
-                "tensors_params_mb",
-                "step_peak_mb",
-                "fit_peak_mb",
-                "fit_peak_ratio",
+                *_present(MEMORY_COLUMNS, rows),
             ],
             "rows": rows,
         },
@@ -359,9 +488,14 @@ def main():
             else f"epoch {row['fit_epoch_s']:8.3f} s (plain {row['plain_epoch_s']:8.3f}"
             f" s, x{row['ratio_to_plain']:.2f}), rank all {row['rank_all_s']:8.3f} s, "
         )
+        live = (
+            f", allocated {row['fit_live_mb']:8.1f} MB = {row['fit_live_ratio']:.2f}x"
+            if "fit_live_mb" in row
+            else ""
+        )
         print(
-            f"{row['interactions']:>11,} rows: {timing}fit peak "
-            f"{row['fit_peak_mb']:8.1f} MB = {row['fit_peak_ratio']:.2f}x "
+            f"{row['interactions']:>11,} rows: {timing}fit peak resident "
+            f"{row['fit_peak_mb']:8.1f} MB = {row['fit_peak_ratio']:.2f}x{live} "
             "tensors+params",
             flush=True,
         )
@@ -381,11 +515,7 @@ def main():
         "ratio_to_plain",
         "sparse_epoch_s",
         "rank_all_s",
-        "tensors_params_mb",
-        "step_peak_mb",
-        "fit_peak_mb",
-        "fit_peak_ratio",
-        "rank_peak_mb",
+        *_present([*MEMORY_COLUMNS, "rank_peak_mb", "rank_live_mb"], rows),
     ]
     if device == "cuda":
         columns += ["fit_gpu_peak_mb", "rank_gpu_peak_mb"]
@@ -401,10 +531,8 @@ def main():
             "protocol": (
                 f"fresh process per size; median epoch over {args.epochs - 1} after a "
                 f"warm-up, batch {args.batch_size:,}, {args.factors} factors, Adam "
-                "lr 1e-3, L2 0.01; plain loop = skorch_overhead.plain_loop; peaks "
-                "are resident memory above the start of fit / ranking (freed heap "
-                "returned to the OS first), the fit after a warm-up fit of 4 "
-                "batches whose own peak is step_peak_mb"
+                "lr 1e-3, L2 0.01; plain loop = skorch_overhead.plain_loop; "
+                f"windows: the fit and the ranking; {MEMORY_PROTOCOL}"
             ),
             "columns": columns,
             "rows": rows,

@@ -2,11 +2,13 @@
 
 Both sides train the same ``MatrixFactorizationModule`` with the same loss
 (MSE, or BPR with one negative per row drawn by the same ``NegativeSampler``,
-plus the per-batch L2 penalty), optimizer (Adam), batch size, shuffling (one
-``randperm`` per epoch) and data already on the device; the only difference
-is skorch's machinery (callbacks, history, a per-batch ``loss.item()``) and
-our iterator. Also times the full-catalog ranking (top-10 for every user) of
-the trained model.
+plus the per-batch L2 penalty, scored by the module's one forward pass),
+optimizer (Adam), batch size and data already on the device; the loop
+shuffles with one ``randperm`` per epoch. The only difference is skorch's
+machinery (callbacks, history, a per-batch ``loss.item()``) and our iterator
+(which, above 2**22 rows, computes a keyed permutation batch by batch).
+Also times the full-catalog ranking (top-10 for every user) of the trained
+model.
 
 Synthetic rows with Zipf-distributed items. Examples::
 
@@ -71,16 +73,19 @@ def plain_loop(
         for begin in range(0, len(users), batch_size):
             rows = order[begin : begin + batch_size]
             u, i = users[rows], items[rows]
+            # The L2 term from the rows the scores gathered, as the model does.
             if explicit:
-                value = torch.nn.functional.mse_loss(module(u, i), ratings[rows])
-                touched = i
+                scores, user_norms, item_norms = module(u, i, norms=True)
+                value = torch.nn.functional.mse_loss(scores, ratings[rows])
             else:
                 negatives = sampler.sample(u, 1)
+                scores, negative, user_norms, item_norms = module(
+                    u, i, negatives=negatives, norms=True
+                )
                 value = -torch.nn.functional.logsigmoid(
-                    module(u, i)[:, None] - module(u[:, None], negatives)
+                    scores[:, None] - negative
                 ).mean()
-                touched = torch.cat([i, negatives.reshape(-1)])
-            value = value + l2 * module.penalty(u, touched)
+            value = value + l2 * (user_norms.mean() + item_norms.mean())
             optimizer.zero_grad()
             value.backward()
             optimizer.step()

@@ -9,7 +9,7 @@ import torch
 
 import sk_recsys
 from sk_recsys import config_context, get_config, recommend_to_parquet, set_config
-from sk_recsys.data import InteractionDataset, SliceIterator
+from sk_recsys.data import InteractionDataset, KeyedPermutation, SliceIterator
 from sk_recsys.datasets import make_interactions
 from sk_recsys.model_selection import train_test_split
 from sk_recsys.models import EASE, MatrixFactorization
@@ -188,3 +188,48 @@ def test_mf_penalty_from_the_forward_rows_matches_autograd(sparse):
         grads, (module.user_factors, module.item_factors), strict=True
     ):
         assert torch.allclose(grad, table.weight.grad.to_dense(), atol=1e-6)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 64, 1000, 4099])
+def test_keyed_permutation_is_a_seeded_permutation(n):
+    torch.manual_seed(0)
+    first = KeyedPermutation(n)[torch.arange(n)]
+    assert sorted(first.tolist()) == list(range(n))
+    torch.manual_seed(0)
+    assert torch.equal(KeyedPermutation(n)[torch.arange(n)], first)
+    if n >= 64:  # a shuffle: not the identity, and another key another order
+        assert not torch.equal(first, torch.arange(n))
+        assert not torch.equal(KeyedPermutation(n)[torch.arange(n)], first)
+        # positions in any slice land all over the range
+        head = first[: n // 4].double()
+        assert abs(head.mean().item() - (n - 1) / 2) < 0.15 * n
+
+
+def test_large_shuffled_epochs_hold_no_order_and_visit_each_row_once(monkeypatch):
+    # Above the threshold the order is computed batch by batch: every row
+    # still comes exactly once per epoch, aligned with its item and value,
+    # in a new order each epoch.
+    import sk_recsys.data._batching as batching
+
+    monkeypatch.setattr(batching, "_STORED_ORDER_ROWS", 50)
+    n = 203
+    dataset = InteractionDataset(
+        np.arange(n), np.arange(n) % 7, np.arange(n, dtype=float)
+    )
+    monkeypatch.setattr(
+        torch, "randperm", lambda *a, **k: pytest.fail("stored an epoch order")
+    )
+    torch.manual_seed(0)
+    iterator = SliceIterator(dataset, batch_size=32, shuffle=True)
+    epochs = []
+    for _ in range(2):
+        batches = list(iterator)
+        assert [len(u) for (u, _), _ in batches] == [32] * 6 + [11]
+        users = torch.cat([u for (u, _), _ in batches])
+        assert sorted(users.tolist()) == list(range(n))
+        for (u, i), y in batches:
+            assert torch.equal(i, u % 7) and torch.equal(u.to(torch.float32), y)
+        epochs.append(users)
+    assert not torch.equal(*epochs)
+    dropped = list(SliceIterator(dataset, batch_size=32, shuffle=True, drop_last=True))
+    assert [len(u) for (u, _), _ in dropped] == [32] * 6

@@ -8,7 +8,12 @@ user ids, column 1 item ids, further columns context), encodes raw ids with
 negatives from :class:`NegativeSampler`.
 """
 
-from ._batching import InteractionDataset, NegativeSampler, SliceIterator
+from ._batching import (
+    InteractionDataset,
+    KeyedPermutation,
+    NegativeSampler,
+    SliceIterator,
+)
 from ._encoding import (
     encode_ids,
     interaction_matrix,
@@ -30,6 +35,7 @@ __all__ = [
     "FeatureEncoder",
     "InteractionDataset",
     "Interactions",
+    "KeyedPermutation",
     "NegativeSampler",
     "SliceIterator",
     "check_features",

@@ -178,6 +178,81 @@ def _shard(rows: torch.Tensor, world: int) -> torch.Tensor:
     return rows[dist.get_rank() :: world].to(device)
 
 
+# Above this many rows, an epoch's order is a keyed permutation evaluated
+# batch by batch instead of a stored one (4 bytes a row).
+_STORED_ORDER_ROWS = 2**22
+
+
+class KeyedPermutation:
+    """A pseudo-random permutation of ``range(n)``, computed position by position.
+
+    A four-round Feistel network over the smallest even number of bits that
+    holds ``n - 1``, with round keys drawn from torch's global generator;
+    values that land outside ``range(n)`` are encrypted again until they
+    fall inside (cycle walking), which keeps it a permutation of
+    ``range(n)``. ``perm[positions]`` costs a few integer operations per
+    position and no memory beyond its result: an epoch's shuffled order
+    without an ``n``-sized array.
+
+    Parameters
+    ----------
+    n : int
+        Size of the permuted range.
+    device : torch.device or str, default="cpu"
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.data import KeyedPermutation
+    >>> _ = torch.manual_seed(0)
+    >>> perm = KeyedPermutation(10)
+    >>> sorted(perm[torch.arange(10)].tolist()) == list(range(10))
+    True
+    """
+
+    _ROUNDS = 4
+    _MIX = (0x9E3779B1, 0x45D9F3B)
+    _M32 = 0xFFFFFFFF
+
+    def __init__(self, n: int, device="cpu"):
+        if n < 1:
+            raise ValueError(f"KeyedPermutation needs n >= 1, got {n}.")
+        bits = max(2, (n - 1).bit_length())
+        self.n = n
+        self.half = (bits + 1) // 2
+        self.device = torch.device(device)
+        self.keys = torch.randint(0, 2**31 - 1, (self._ROUNDS,)).tolist()
+
+    def _round(self, right: torch.Tensor, key: int) -> torch.Tensor:
+        # Products stay below 2**63: right < 2**31 and both factors < 2**32.
+        mixed = ((right ^ key) * self._MIX[0]) & self._M32
+        mixed = mixed ^ (mixed >> 15)
+        mixed = (mixed * self._MIX[1]) & self._M32
+        return (mixed ^ (mixed >> 13)) & ((1 << self.half) - 1)
+
+    def _encrypt(self, x: torch.Tensor) -> torch.Tensor:
+        mask = (1 << self.half) - 1
+        left, right = x >> self.half, x & mask
+        for key in self.keys:
+            left, right = right, left ^ self._round(right, key)
+        return (left << self.half) | right
+
+    def __getitem__(self, positions) -> torch.Tensor:
+        """The permuted values (int64) of ``positions`` (ints in ``range(n)``)."""
+        x = self._encrypt(torch.as_tensor(positions, device=self.device).long())
+        pending = torch.nonzero(x >= self.n).squeeze(1)
+        values = x[pending]
+        while len(pending):
+            values = self._encrypt(values)
+            inside = values < self.n
+            x[pending[inside]] = values[inside]
+            pending, values = pending[~inside], values[~inside]
+        return x
+
+    def __len__(self) -> int:
+        return self.n
+
+
 class SliceIterator:
     """Batches of an :class:`InteractionDataset` by slicing its tensors.
 
@@ -185,7 +260,10 @@ class SliceIterator:
     dataset and keyword arguments, and yields ``((users, items), y)`` batches
     (indices as int64) with no per-sample Python work. Shuffling draws one
     permutation per epoch on the data's device from torch's global generator
-    (seeded by ``random_state``).
+    (seeded by ``random_state``): an int32 ``randperm`` up to 2**22 rows,
+    above that a :class:`KeyedPermutation` evaluated batch by batch, so that
+    no per-row order is held (4 bytes a row saved; with ``shard`` in a
+    multi-process run the order is always stored).
 
     Parameters
     ----------
@@ -234,9 +312,12 @@ class SliceIterator:
         order = None
         # int32 row numbers, like the stored indices: half the memory of int64.
         index = {"device": self.dataset.items.device, "dtype": torch.int32}
+        world = _world_size() if self.shard else 1
+        if self.shuffle and world == 1 and n > _STORED_ORDER_ROWS:
+            yield from self._keyed_batches(n, index["device"])
+            return
         if self.shuffle:
             order = torch.randperm(n, **index)
-        world = _world_size() if self.shard else 1
         if world > 1:
             if order is None:
                 order = torch.arange(n, **index)
@@ -249,6 +330,17 @@ class SliceIterator:
             else:
                 rows = order[start : start + self.batch_size]
             users, items, y = self.dataset.take(rows)
+            yield (users, items), y
+
+    def _keyed_batches(self, n, device):
+        """Shuffled batches whose rows a keyed permutation computes."""
+        order = KeyedPermutation(n, device)
+        stop = n - n % self.batch_size if self.drop_last else n
+        for start in range(0, stop, self.batch_size):
+            positions = torch.arange(
+                start, min(start + self.batch_size, n), device=device
+            )
+            users, items, y = self.dataset.take(order[positions])
             yield (users, items), y
 
 

@@ -318,23 +318,24 @@ class MatrixFactorization(NeuralRecommender):
     def _forward_batch(self, Xi, yi=None):
         """The scores, and the L2 term from the vectors they gathered.
 
-        The penalty is the mean squared norm of the batch's user vectors
-        plus that of its item vectors (observed and sampled), computed from
-        the rows the scores already gathered: one embedding backward pass
-        per table, and no rows kept for the penalty alone.
+        Observed and sampled items are scored in one forward pass that
+        gathers each user's vector once. The penalty is the mean squared
+        norm of the batch's user vectors plus that of its item vectors
+        (observed and sampled), computed from the rows the scores gathered:
+        one embedding backward pass per table, and no rows kept for the
+        penalty alone.
         """
-        if not self.l2_:
-            return super()._forward_batch(Xi, yi)
         users, items = Xi
-        positive, user_norms, item_norms = self.module_(users, items, norms=True)
-        negative = negatives = None
-        if n_negatives := self._n_negatives():
-            negatives = self._sampler_.sample(users, n_negatives)
-            negative, _, negative_norms = self.module_(
-                users[:, None], negatives, norms=True
-            )
-            item_norms = torch.cat([item_norms, negative_norms.reshape(-1)])
-        penalty = user_norms.mean() + item_norms.mean()
+        n_negatives = self._n_negatives()
+        negatives = self._sampler_.sample(users, n_negatives) if n_negatives else None
+        norms = bool(self.l2_)
+        out = self.module_(users, items, negatives=negatives, norms=norms)
+        out = out if isinstance(out, tuple) else (out,)
+        positive, negative = out[0], out[1] if n_negatives else None
+        penalty = None
+        if norms:
+            user_norms, item_norms = out[-2:]
+            penalty = user_norms.mean() + item_norms.mean()
         return ScoredBatch(positive, negative, users, items, negatives, penalty=penalty)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -69,20 +69,35 @@ class MatrixFactorizationModule(nn.Module):
             return self.global_bias
         return self.global_bias + self.user_bias(users).squeeze(-1)
 
-    def forward(self, users, items, norms=False):
+    def forward(self, users, items, negatives=None, norms=False):
         """Scores of (user, item) pairs; ``users`` and ``items`` broadcast.
 
-        With ``norms=True``, also the squared norms ``|p_u|^2`` and
-        ``|q_i|^2`` of the gathered vectors, for an L2 term that shares the
-        rows (and the embedding backward pass) of the scores.
+        With ``negatives`` (shape ``(batch, n_negatives)``), also the scores
+        of each user's sampled items, from the same gathered user vectors:
+        returns ``(scores, negative_scores)``. With ``norms=True``, the
+        squared norms ``|p_u|^2`` of the gathered user vectors and ``|q_i|^2``
+        of the item vectors (observed, then sampled, flattened) are appended,
+        for an L2 term that shares the rows (and the embedding backward pass)
+        of the scores.
         """
         user_rows = self.user_factors(users)
         item_rows = self.item_factors(items)
-        dot = (user_rows * item_rows).sum(-1)
-        scores = dot + self.item_bias(items).squeeze(-1) + self._user_offset(users)
-        if not norms:
-            return scores
-        return scores, (user_rows * user_rows).sum(-1), (item_rows * item_rows).sum(-1)
+        offset = self._user_offset(users)
+        scores = (user_rows * item_rows).sum(-1) + self.item_bias(items).squeeze(-1)
+        out = [scores + offset]
+        item_norms = [(item_rows * item_rows).sum(-1).reshape(-1)] if norms else []
+        if negatives is not None:
+            negative_rows = self.item_factors(negatives)
+            negative = (user_rows.unsqueeze(-2) * negative_rows).sum(-1)
+            negative = negative + self.item_bias(negatives).squeeze(-1)
+            out.append(
+                negative + offset.unsqueeze(-1) if offset.dim() else negative + offset
+            )
+            if norms:
+                item_norms.append((negative_rows * negative_rows).sum(-1).reshape(-1))
+        if norms:
+            out += [(user_rows * user_rows).sum(-1), torch.cat(item_norms)]
+        return out[0] if len(out) == 1 else tuple(out)
 
     def score_all(self, users) -> torch.Tensor:
         """Scores of every item for ``users``: one matrix product."""
