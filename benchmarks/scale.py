@@ -28,8 +28,10 @@ catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
   ``free`` (freed blocks left in the heap, fragmentation), allocated
   memory does not. A spike shorter than the sampling interval (or than the
   interpreter's switch interval, 5 ms, while the main thread holds the GIL)
-  can be missed, so these peaks are lower bounds. Elsewhere the columns are
-  absent;
+  can be missed, so these peaks are lower bounds. The sampling thread
+  competes with the work for the GIL and the allocator's lock, so it runs
+  only with ``--memory-only``, whose times are not reported. Elsewhere the
+  columns are absent;
 * the size of the training tensors (int32 users and items) plus the
   parameters: the target is a fit peak of at most 3x that. The ratios are
   given for both measures (``fit_peak_ratio``, ``fit_live_ratio``), and for
@@ -38,11 +40,15 @@ catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
 
 Writes ``results/scale_<device>.json`` and ``results/scale_<device>.png``
 (with ``--memory-only``, the fit's memory alone after one epoch:
-``results/scale_<device>_memory.json``). Examples::
+``results/scale_<device>_memory.json``); when glibc allocator settings are
+in the environment (``GLIBC_TUNABLES``, ``MALLOC_*``), the names end in
+``_allocator`` and the title names them. Examples::
 
     python benchmarks/scale.py --sizes 100000 1000000          # quick check
     python benchmarks/scale.py                                 # 1e5, 1e6, 1e7
     OMP_NUM_THREADS=1 python benchmarks/scale.py --memory-only --sizes 1e5 1e6 1e7 1e8
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1:glibc.malloc.mmap_threshold=1048576 \
+        python benchmarks/scale.py                             # tuned allocator
     python benchmarks/scale.py --device cuda --sizes 1e5 1e6 1e7 2e7 1e8
 """
 
@@ -52,6 +58,7 @@ import argparse
 import ctypes
 import gc
 import json
+import os
 import re
 import resource
 import statistics
@@ -201,15 +208,18 @@ class _LivePeak:
     """Peak allocated heap over its value at entry, sampled every ``interval``
     seconds by a background thread (a shorter spike can be missed).
 
-    ``mb`` is None where glibc's ``mallinfo2`` is unavailable.
+    ``mb`` is None where glibc's ``mallinfo2`` is unavailable or when not
+    ``active``: the sampling thread competes with the measured work for the
+    GIL and the allocator's lock, so timed windows run without it.
     """
 
-    def __init__(self, interval: float = 1e-3):
+    def __init__(self, interval: float = 1e-3, *, active: bool = True):
         self.interval = interval
+        self.active = active and _MALLINFO2 is not None
         self.mb = None
 
     def __enter__(self):
-        if _MALLINFO2 is None:
+        if not self.active:
             return self
         self._start = self._peak = _live_bytes()
         self._done = threading.Event()
@@ -222,7 +232,7 @@ class _LivePeak:
             self._peak = max(self._peak, _live_bytes())
 
     def __exit__(self, *exc):
-        if _MALLINFO2 is None:
+        if not self.active:
             return False
         self._done.set()
         self._thread.join()
@@ -247,14 +257,14 @@ def measure(n_rows: int, args) -> dict:
     # process. Its peak is the working set of a step, whatever the data size.
     small, *_ = interactions(4 * args.batch_size, seed=1)
     start = _start_window(args.device)
-    with _LivePeak() as step_live:
+    with _LivePeak(active=args.memory_only) as step_live:
         warm = MatrixFactorization(max_epochs=1, **settings).fit(small)
     step = _peak_over(start, args.device)
     warm.recommend(np.asarray(warm.users_), k=10)
     del warm, small
     X, n_users, n_items = interactions(n_rows)
     start = _start_window(args.device)
-    with _LivePeak() as fit_live:
+    with _LivePeak(active=args.memory_only) as fit_live:
         model = MatrixFactorization(max_epochs=args.epochs, **settings).fit(X)
     fit = _peak_over(start, args.device)
     parameters = sum(p.numel() * p.element_size() for p in model.module_.parameters())
@@ -286,7 +296,7 @@ def measure(n_rows: int, args) -> dict:
     users = np.asarray(model.users_)
     model.recommend(users[:1000], k=10)  # warm-up
     start = _start_window(args.device)
-    with _LivePeak() as rank_live:
+    with _LivePeak(active=args.memory_only) as rank_live:
         _sync(args.device)
         began = time.perf_counter()
         model.recommend(users, k=10)
@@ -407,13 +417,28 @@ def _present(columns: list[str], rows: list[dict]) -> list[str]:
     return [c for c in columns if any(c in row for row in rows)]
 
 
+def _allocator_settings() -> str:
+    """glibc allocator settings from the environment ("" when none)."""
+    names = sorted(k for k in os.environ if k.startswith("MALLOC_"))
+    if "GLIBC_TUNABLES" in os.environ:
+        names.append("GLIBC_TUNABLES")
+    return " ".join(f"{name}={os.environ[name]}" for name in names)
+
+
 def write_memory_only(rows: list[dict], args) -> None:
     device = torch.device(args.device).type
+    allocator = _allocator_settings()
+    # Runs under tuned allocator settings are kept apart from the default's.
+    name = f"scale_{device}_memory" + ("_allocator" if allocator else "")
+    title = f"Scale: fit peak memory of MatrixFactorization (BPR), {device}"
+    if allocator:
+        title += f", with {allocator}"
     path = write_result(
-        f"scale_{device}_memory",
+        name,
         {
             "kind": "scale_memory",
-            "title": f"Scale: fit peak memory of MatrixFactorization (BPR), {device}",
+            "title": title,
+            "allocator": allocator or "default",
             "protocol": (
                 f"fresh process per size; one epoch, batch {args.batch_size:,}, "
                 f"{args.factors} factors, Adam; {MEMORY_PROTOCOL}"
@@ -503,7 +528,9 @@ def main():
         write_memory_only(rows, args)
         return
     device = torch.device(args.device).type
-    figure = RESULTS / f"scale_{device}.png"
+    figure = RESULTS / (
+        f"scale_{device}" + ("_allocator" if _allocator_settings() else "") + ".png"
+    )
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, figure, device)
     columns = [
@@ -519,15 +546,19 @@ def main():
     ]
     if device == "cuda":
         columns += ["fit_gpu_peak_mb", "rank_gpu_peak_mb"]
+    allocator = _allocator_settings()
+    title = (
+        f"Scale: MatrixFactorization (BPR) from {rows[0]['interactions']:,} to "
+        f"{rows[-1]['interactions']:,} interactions, {device}"
+    )
+    if allocator:
+        title += f", with {allocator}"
     path = write_result(
-        f"scale_{device}",
+        f"scale_{device}" + ("_allocator" if allocator else ""),
         {
             "kind": "scale",
-            "title": (
-                f"Scale: MatrixFactorization (BPR) from "
-                f"{rows[0]['interactions']:,} to {rows[-1]['interactions']:,} "
-                f"interactions, {device}"
-            ),
+            "title": title,
+            "allocator": allocator or "default",
             "protocol": (
                 f"fresh process per size; median epoch over {args.epochs - 1} after a "
                 f"warm-up, batch {args.batch_size:,}, {args.factors} factors, Adam "
