@@ -85,11 +85,19 @@ class VariationalMF:
         dtype=torch.float64,
     ):
         ratings = sp.csr_matrix(ratings)
-        ratings.sum_duplicates()
+        if not ratings.has_canonical_format:
+            ratings = ratings.copy()
+            ratings.sum_duplicates()
         self.device, self.dtype = torch.device(device), dtype
         self.n_ratings = ratings.nnz
         self.by_user = self._operators(ratings, global_mean)
         self.by_item = self._operators(ratings.T.tocsr(), global_mean)
+        # Each rating's user and centred value, for the noise update.
+        self._rating_users = torch.repeat_interleave(
+            torch.arange(ratings.shape[0], device=self.device),
+            torch.as_tensor(np.diff(ratings.indptr), device=self.device),
+        )
+        self._centred = self._tensor(ratings.data - global_mean)
         self.users = self._side(user_init)
         self.items = self._side(item_init)
         self.noise = 1.0
@@ -98,18 +106,12 @@ class VariationalMF:
         return torch.as_tensor(values, dtype=self.dtype, device=self.device)
 
     def _operators(self, matrix: sp.csr_matrix, global_mean: float):
-        """``(counts, centred ratings, row of each entry, centred values)``."""
+        """Sparse tensors of the rating counts and of the centred ratings."""
         indptr = torch.as_tensor(matrix.indptr.astype(np.int64), device=self.device)
         indices = torch.as_tensor(matrix.indices.astype(np.int64), device=self.device)
         centred = self._tensor(matrix.data - global_mean)
-        rows = torch.repeat_interleave(
-            torch.arange(matrix.shape[0], device=self.device), indptr.diff()
-        )
-
-        def csr(values):
-            return _csr(indptr, indices, values, matrix.shape)
-
-        return csr(torch.ones_like(centred)), csr(centred), rows, centred
+        counts = _csr(indptr, indices, torch.ones_like(centred), matrix.shape)
+        return counts, _csr(indptr, indices, centred, matrix.shape)
 
     def _side(self, init) -> _Side:
         mean = self._tensor(init).clone()
@@ -138,10 +140,11 @@ class VariationalMF:
     def _update(self, side: _Side, operators, other: _Side):
         """The exact posterior of every row of ``side`` given ``other``'s.
 
-        Returns the sums ``sum_j E[z z^T]`` and ``sum_j E[t z]`` of the last
-        chunk-wise pass, which the noise update needs.
+        Returns ``sum_rows E[x^T N x] - 2 E[x]^T t`` (``N`` and ``t`` the
+        row's sums of ``E[z z^T]`` and ``E[(r - mu - b) z]``): the part of
+        the expected squared error that involves this side's vectors.
         """
-        counts, centred, _, _ = operators
+        counts, centred = operators
         ez, ezz, ebz = self._design_moments(other)
         d = side.mean.shape[1]
         n = len(side.mean)
@@ -183,7 +186,7 @@ class VariationalMF:
         # E[(t - b_u - <z, y>)^2] summed over ratings, with t the centred
         # rating: the terms with the user biases alone, plus those of the
         # item posteriors computed in their update.
-        _, _, rows, centred = self.by_user
+        rows, centred = self._rating_users, self._centred
         k = self.users.mean.shape[1] - 1
         bias, bias_var = self.users.mean[:, k], self.users.cov[:, k, k]
         error = ((centred - bias[rows]) ** 2 + bias_var[rows]).sum() + expected_fit
