@@ -86,6 +86,27 @@ def test_check_ids_accepts_scalars_and_rejects_2d():
         check_ids([[1, 2]])
 
 
+@pytest.mark.parametrize(
+    "ids",
+    [
+        np.array([5, 3, 5, 9, 3], dtype=np.int32),  # dense: lookup table
+        np.array([-100, 100, 0, -100, 7], dtype=np.int8),  # span beyond int8
+        np.array([0, 255, 3, 3], dtype=np.uint8),
+        np.array([-(2**31), 2**31 - 1, 0], dtype=np.int32),  # sparse: hashing
+        np.array([10**12, 3, 10**12], dtype=np.int64),
+    ],
+)
+def test_encode_ids_of_integers_matches_sorted_factorize(ids):
+    # Dense integer ids take a lookup table, others a hash table: the same
+    # sorted uniques (in the ids' dtype) and int32 codes either way.
+    uniques, (codes,) = encode_ids(ids)
+    expected_codes, expected = pd.factorize(ids, sort=True)
+    np.testing.assert_array_equal(uniques, np.asarray(expected))
+    assert uniques.dtype == ids.dtype
+    np.testing.assert_array_equal(codes, expected_codes)
+    assert codes.dtype == np.int32
+
+
 def test_encode_ids_sorts_and_shares_one_encoding():
     uniques, (a, b) = encode_ids(
         np.array(["b", "a"], dtype=object), np.array(["c", "a"], dtype=object)

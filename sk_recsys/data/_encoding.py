@@ -47,13 +47,45 @@ def encode_ids(*id_arrays: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
     """
     sizes = [len(a) for a in id_arrays]
     pooled = np.concatenate(id_arrays) if len(id_arrays) > 1 else id_arrays[0]
-    codes, uniques = pd.factorize(pooled, sort=True)
-    uniques = np.asarray(uniques, dtype=object if pooled.dtype == object else None)
+    dense = _dense_int_codes(pooled)
+    if dense is not None:
+        uniques, codes = dense
+    else:
+        codes, uniques = pd.factorize(pooled, sort=True)
+        uniques = np.asarray(uniques, dtype=object if pooled.dtype == object else None)
+        codes = codes.astype(_index_type(len(uniques)))
     bounds = np.cumsum([0, *sizes])
-    # 4 bytes a row: the training rows and the CSR matrix keep int32 indices.
-    index_type = np.int32 if len(uniques) <= np.iinfo(np.int32).max else np.int64
-    codes = codes.astype(index_type)
     return uniques, [codes[a:b] for a, b in pairwise(bounds)]
+
+
+def _index_type(n_unique: int):
+    """int32 (4 bytes a row, as the training rows and the CSR matrix keep
+    them) while it holds every index, else int64."""
+    return np.int32 if n_unique <= np.iinfo(np.int32).max else np.int64
+
+
+def _dense_int_codes(ids: np.ndarray):
+    """``(uniques, codes)`` of integer ids spanning at most about twice their
+    count, through a lookup table over the span; None for other ids.
+
+    Faster than hashing, and it holds no int64 copy of the ids: the common
+    case of ids numbered from 0 or 1.
+    """
+    if ids.dtype.kind not in "iu" or not len(ids):
+        return None
+    low, high = ids.min(), ids.max()
+    span = int(high) - int(low) + 1
+    if span > 2 * len(ids) + 1024:
+        return None
+    # In the ids' own dtype when the span fits it (no int64 copy of the ids).
+    wide = span - 1 > np.iinfo(ids.dtype).max
+    offsets = ids.astype(np.int64) - int(low) if wide else ids - low
+    present = np.zeros(span, dtype=bool)
+    present[offsets] = True
+    uniques = (np.flatnonzero(present) + low).astype(ids.dtype)
+    table = np.cumsum(present, dtype=np.int64) - 1
+    codes = table.astype(_index_type(len(uniques)))[offsets]
+    return uniques, codes
 
 
 def lookup_ids(index: pd.Index, ids: np.ndarray) -> np.ndarray:
