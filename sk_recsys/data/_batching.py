@@ -238,7 +238,10 @@ class KeyedPermutation:
         return (left << self.half) | right
 
     def __getitem__(self, positions) -> torch.Tensor:
-        """The permuted values (int64) of ``positions`` (ints in ``range(n)``)."""
+        """The permuted values (int64) of ``positions``: ints in ``range(n)``
+        or a slice of it."""
+        if isinstance(positions, slice):
+            positions = torch.arange(*positions.indices(self.n), device=self.device)
         x = self._encrypt(torch.as_tensor(positions, device=self.device).long())
         pending = torch.nonzero(x >= self.n).squeeze(1)
         values = x[pending]
@@ -314,9 +317,9 @@ class SliceIterator:
         index = {"device": self.dataset.items.device, "dtype": torch.int32}
         world = _world_size() if self.shard else 1
         if self.shuffle and world == 1 and n > _STORED_ORDER_ROWS:
-            yield from self._keyed_batches(n, index["device"])
-            return
-        if self.shuffle:
+            # Sliced like a stored order, computed a batch at a time.
+            order = KeyedPermutation(n, index["device"])
+        elif self.shuffle:
             order = torch.randperm(n, **index)
         if world > 1:
             if order is None:
@@ -330,17 +333,6 @@ class SliceIterator:
             else:
                 rows = order[start : start + self.batch_size]
             users, items, y = self.dataset.take(rows)
-            yield (users, items), y
-
-    def _keyed_batches(self, n, device):
-        """Shuffled batches whose rows a keyed permutation computes."""
-        order = KeyedPermutation(n, device)
-        stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            positions = torch.arange(
-                start, min(start + self.batch_size, n), device=device
-            )
-            users, items, y = self.dataset.take(order[positions])
             yield (users, items), y
 
 
