@@ -1,17 +1,34 @@
 #!/usr/bin/env bash
-# The GPU tests and GPU benchmarks in one go, sized for about 4 minutes on one
-# H100. Run from the repository root on a machine with a CUDA build of torch:
+# The GPU tests and GPU benchmarks in one go, each stage under its own time
+# limit, sized to finish in about 7 minutes on one H100/H200. Run from the
+# repository root on a machine with a CUDA build of torch:
 #
-#     bash benchmarks/gpu.sh          # tests + skorch overhead at ML-20M shape
-#     bash benchmarks/gpu.sh scale    # then the scale benchmark (issue 6), ~5 more min
+#     bash benchmarks/gpu.sh                  # tests, syncs, scale, overhead
+#     bash benchmarks/gpu.sh tests            # only the named stages
+#     bash benchmarks/gpu.sh scale overhead
+#
+# Stages:
+#   tests     the GPU paths of the test suite (tests/test_gpu.py and the
+#             tests named gpu/cuda elsewhere; all skipped on CPU-only machines)
+#   syncs     benchmarks/gpu_syncs.py at 2x10^7 rows: epoch times of MF seeded
+#             and unseeded and of the plain loop, and where each waits for the
+#             device (synchronising calls by call site)
+#   scale     benchmarks/scale.py --device cuda from 10^5 to 10^8 interactions
+#             (issue 6: epoch time and its ratio to the plain torch loop,
+#             ranking time, GPU and host memory; one timed epoch after a
+#             warm-up one); results are written after each size, so a stage
+#             stopped by its limit keeps what it measured
+#   overhead  benchmarks/skorch_overhead.py at MovieLens-20M shape (MSE)
 #
 # skorch must be importable. With the device tool (whose image has torch,
-# scikit-learn, pandas, scipy and pytest but not skorch), carry a wheel folder:
+# scikit-learn, pandas, scipy, safetensors and pytest but not skorch), carry a
+# wheel folder:
 #     echo /.whl/ >> .git/info/exclude
-#     python3 -m pip download --no-deps -d .whl skorch==1.4.0 safetensors==0.8.0
+#     python3 -m pip download --no-deps -d .whl skorch==1.4.0
 # and pass carry=[".whl"]; this script installs what it finds there.
-# Results land in benchmarks/results/ (and are copied to $OUT when set).
-set -euo pipefail
+# Results land in benchmarks/results/; when $OUT is set, they and the log
+# (gpu.log) are copied there after each stage.
+set -uo pipefail
 cd "$(dirname "$0")/.."
 export PYTHONUNBUFFERED=1
 if [ -d .whl ]; then
@@ -20,27 +37,56 @@ if [ -d .whl ]; then
 else
     export PYTHONPATH="$PWD"
 fi
-python3 - <<'PY'
+python3 - <<'PY' || exit 1
 import torch
 assert torch.cuda.is_available(), "no CUDA device visible to torch"
 print("device:", torch.cuda.get_device_name(0), "torch", torch.__version__)
 PY
 
-# 1. The GPU paths of the test suite (skipped on CPU-only machines).
-python3 -m pytest -q -p no:cacheprovider tests/test_models.py tests/test_neural.py \
-    tests/test_bpmf.py tests/test_persistence.py tests/test_variational.py -k "gpu or cuda"
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(tests syncs scale overhead)
+log="${OUT:-benchmarks/results}/gpu.log"
 
-# 2. skorch overhead at MovieLens-20M shape: MSE and BPR epochs, plain loop vs ours,
-#    and the full-catalog top-10 for all 138k users.
-shape="--rows 20000000 --users 138493 --items 26744 --batch-sizes 65536 1048576 --epochs 3"
-python3 benchmarks/skorch_overhead.py --device cuda --loss mse $shape
-python3 benchmarks/skorch_overhead.py --device cuda --loss bpr $shape
+collect() {
+    if [ -n "${OUT:-}" ]; then
+        cp benchmarks/results/*cuda*.json benchmarks/results/*cuda*.png "$OUT"/ 2>/dev/null || true
+    fi
+}
 
-# 3. Optional: how an MF epoch, ranking and memory grow up to 2x10^7 rows.
-if [ "${1:-}" = "scale" ]; then
-    python3 benchmarks/scale.py --device cuda --sizes 1e6 1e7 2e7
-fi
+# run LIMIT_S COMMAND...: one stage's command under its time limit.
+run() {
+    local limit=$1
+    shift
+    echo "== $(date +%T) $* (limit ${limit}s)"
+    timeout "$limit" "$@"
+    local status=$?
+    echo "== $(date +%T) exit $status"
+    collect
+}
 
-if [ -n "${OUT:-}" ]; then
-    cp benchmarks/results/*cuda*.json "$OUT"/ 2>/dev/null || true
-fi
+for stage in "${stages[@]}"; do
+    case "$stage" in
+    scale)
+        run "${SCALE_LIMIT:-300}" python3 benchmarks/scale.py --device cuda \
+            --sizes 1e5 1e6 1e7 2e7 1e8 --epochs 2
+        ;;
+    tests)
+        run "${TESTS_LIMIT:-90}" python3 -m pytest -q -p no:cacheprovider -rs \
+            tests/test_gpu.py tests/test_models.py tests/test_neural.py \
+            tests/test_bpmf.py tests/test_persistence.py tests/test_variational.py \
+            -k "gpu or cuda"
+        ;;
+    syncs)
+        run "${SYNCS_LIMIT:-120}" python3 benchmarks/gpu_syncs.py --rows 2e7
+        ;;
+    overhead)
+        run "${OVERHEAD_LIMIT:-120}" python3 benchmarks/skorch_overhead.py \
+            --device cuda --loss mse --rows 20000000 --users 138493 --items 26744 \
+            --batch-sizes 65536 --epochs 3
+        ;;
+    *)
+        echo "unknown stage: $stage (tests, syncs, scale, overhead)" >&2
+        exit 2
+        ;;
+    esac
+done 2>&1 | tee -a "$log"

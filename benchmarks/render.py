@@ -92,7 +92,9 @@ SCALE_MEMORY = [
     ("fit_live_less_step_ratio", "(fit - step) alloc / t+p"),
     ("rank_peak_mb", "rank RSS MB"),
     ("rank_live_mb", "rank alloc MB"),
+    ("step_gpu_peak_mb", "step GPU alloc MB"),
     ("fit_gpu_peak_mb", "fit GPU alloc MB"),
+    ("fit_gpu_ratio", "fit GPU alloc / t+p"),
     ("rank_gpu_peak_mb", "rank GPU alloc MB"),
 ]
 SCALE_LEGEND = (
@@ -102,7 +104,9 @@ SCALE_LEGEND = (
     "be missed); step = the warm-up fit of 4 batches before the fit, the "
     "working set of a training step; t+p = the int32 training tensors plus "
     "the parameters (`tensors_params_mb`); (fit - step) / t+p is the part of "
-    "the peak that depends on the data (`*_less_step_ratio`)."
+    "the peak that depends on the data (`*_less_step_ratio`); GPU alloc = "
+    "`torch.cuda.max_memory_allocated` in the window (`*_gpu_peak_mb`), where "
+    "the training tensors and the model live in a GPU run."
 )
 
 
@@ -168,6 +172,7 @@ def render_scale(result: dict) -> list[str]:
         "full ranking": _growth(rows, "rank_all_s"),
         "fit peak RSS": _growth(rows, "fit_peak_mb"),
         "fit peak allocated": _growth(rows, "fit_live_mb"),
+        "fit peak GPU allocated": _growth(rows, "fit_gpu_peak_mb"),
     }
     shown = ", ".join(f"{k} {v:.2f}" for k, v in growth.items() if v is not None)
     lines += [f"Growth exponent b in cost ~ interactions^b (1 = linear): {shown}."]

@@ -118,8 +118,11 @@ class FiniteLossGuard(Callback):
     Every neural recommender has this callback by default (name
     ``"finite_loss_guard"``). At the start of each epoch it copies the
     module's ``state_dict``; when a training batch has a NaN or infinite
-    loss, or at the end of an epoch the parameters, or the loss of the last
-    batch recomputed with them, are not all finite, it
+    loss (checked at once on the CPU; on an accelerator at the end of the
+    epoch, with all its batches' losses in one transfer, so that the host
+    need not wait for the device at each step), or at the end of an epoch
+    the parameters, or the loss of the last batch recomputed with them, are
+    not all finite, it
     restores that copy, starts the optimizer afresh and raises
     :class:`TrainingDivergedError` naming the learning rate. Turn it off
     with ``callbacks__finite_loss_guard=None`` (it costs one copy of the
@@ -147,15 +150,29 @@ class FiniteLossGuard(Callback):
             name: value.detach().clone()
             for name, value in net.module_.state_dict().items()
         }
+        self.device_losses_ = []
 
     def on_batch_end(self, net, batch=None, training=None, loss=None, **kwargs):
         if training and loss is not None:
             self.last_batch_ = batch
-            value = float(loss.detach())
+            loss = loss.detach()
+            if loss.device.type != "cpu":
+                # Read at the end of the epoch: reading it now would make the
+                # host wait for the device at every step.
+                self.device_losses_.append(loss)
+                return
+            value = float(loss)
             if not math.isfinite(value):
                 self._stop(net, f"the training loss became {value}")
 
     def on_epoch_end(self, net, **kwargs):
+        losses = self.__dict__.pop("device_losses_", [])
+        if losses:
+            losses = torch.stack(losses)
+            bad = torch.nonzero(~torch.isfinite(losses))
+            if len(bad):
+                value = float(losses[bad[0, 0]])
+                self._stop(net, f"the training loss became {value}")
         parameters = [p.detach() for p in net.module_.parameters()]
         if parameters and not bool(
             torch.stack([torch.isfinite(p).all() for p in parameters]).all()

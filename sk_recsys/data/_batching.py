@@ -181,18 +181,24 @@ def _shard(rows: torch.Tensor, world: int) -> torch.Tensor:
 # Above this many rows, an epoch's order is a keyed permutation evaluated
 # batch by batch instead of a stored one (4 bytes a row).
 _STORED_ORDER_ROWS = 2**22
+# On an accelerator the keyed order is evaluated this many positions at a
+# time (then sliced into batches): its few dozen small kernels and the cycle
+# walking's host syncs are paid once per chunk instead of once per batch.
+_KEYED_CHUNK_ROWS = 2**20
 
 
 class KeyedPermutation:
     """A pseudo-random permutation of ``range(n)``, computed position by position.
 
-    A four-round Feistel network over the smallest even number of bits that
-    holds ``n - 1``, with round keys drawn from torch's global generator;
-    values that land outside ``range(n)`` are encrypted again until they
-    fall inside (cycle walking), which keeps it a permutation of
-    ``range(n)``. ``perm[positions]`` costs a few integer operations per
-    position and no memory beyond its result: an epoch's shuffled order
-    without an ``n``-sized array.
+    A four-round Feistel network over the smallest number of bits that
+    holds ``n - 1`` (unbalanced when that number is odd: the halves swap
+    widths at each round), with round keys drawn from torch's global
+    generator; values that land outside ``range(n)`` (fewer than half of the
+    ``2 ** bits``) are encrypted again until they fall inside (cycle
+    walking), which keeps it a permutation of ``range(n)``.
+    ``perm[positions]`` costs a few integer operations per position and no
+    memory beyond its result: an epoch's shuffled order without an
+    ``n``-sized array.
 
     Parameters
     ----------
@@ -217,25 +223,28 @@ class KeyedPermutation:
     def __init__(self, n: int, device="cpu"):
         if n < 1:
             raise ValueError(f"KeyedPermutation needs n >= 1, got {n}.")
-        bits = max(2, (n - 1).bit_length())
         self.n = n
-        self.half = (bits + 1) // 2
+        self.bits = max(2, (n - 1).bit_length())
         self.device = torch.device(device)
         self.keys = torch.randint(0, 2**31 - 1, (self._ROUNDS,)).tolist()
 
-    def _round(self, right: torch.Tensor, key: int) -> torch.Tensor:
+    def _round(self, right: torch.Tensor, key: int, width: int) -> torch.Tensor:
         # Products stay below 2**63: right < 2**31 and both factors < 2**32.
         mixed = ((right ^ key) * self._MIX[0]) & self._M32
         mixed = mixed ^ (mixed >> 15)
         mixed = (mixed * self._MIX[1]) & self._M32
-        return (mixed ^ (mixed >> 13)) & ((1 << self.half) - 1)
+        return (mixed ^ (mixed >> 13)) & ((1 << width) - 1)
 
     def _encrypt(self, x: torch.Tensor) -> torch.Tensor:
-        mask = (1 << self.half) - 1
-        left, right = x >> self.half, x & mask
+        # (left, right) of widths (wl, wr) -> (right, left ^ F(right)) of
+        # widths (wr, wl): invertible, and back to (wl, wr) after an even
+        # number of rounds.
+        wl, wr = self.bits // 2, self.bits - self.bits // 2
+        left, right = x >> wr, x & ((1 << wr) - 1)
         for key in self.keys:
-            left, right = right, left ^ self._round(right, key)
-        return (left << self.half) | right
+            left, right = right, left ^ self._round(right, key, wl)
+            wl, wr = wr, wl
+        return (left << wr) | right
 
     def __getitem__(self, positions) -> torch.Tensor:
         """The permuted values (int64) of ``positions``: ints in ``range(n)``
@@ -327,13 +336,20 @@ class SliceIterator:
             order = _shard(order, world)
             n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
-        for start in range(0, stop, self.batch_size):
-            if order is None:
-                rows = slice(start, start + self.batch_size)
-            else:
-                rows = order[start : start + self.batch_size]
-            users, items, y = self.dataset.take(rows)
-            yield (users, items), y
+        chunk = self.batch_size
+        if isinstance(order, KeyedPermutation) and order.device.type != "cpu":
+            chunk *= max(1, _KEYED_CHUNK_ROWS // self.batch_size)
+        for begin in range(0, stop, chunk):
+            # The order of a chunk of batches at once (of one batch, but on an
+            # accelerator evaluating a keyed permutation).
+            block = None if order is None else order[begin : min(begin + chunk, stop)]
+            for start in range(begin, min(begin + chunk, stop), self.batch_size):
+                if block is None:
+                    rows = slice(start, start + self.batch_size)
+                else:
+                    rows = block[start - begin : start - begin + self.batch_size]
+                users, items, y = self.dataset.take(rows)
+                yield (users, items), y
 
 
 class NegativeSampler:

@@ -28,6 +28,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
+from skorch.dataset import get_len
 
 from ..base import RecommenderMixin
 from ..callbacks import FiniteLossGuard
@@ -428,6 +429,41 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         if "shuffle" in inspect.signature(iterator).parameters:
             kwargs.setdefault("shuffle", training)
         return iterator(dataset, **kwargs)
+
+    def run_single_epoch(self, iterator, training, prefix, step_fn, **fit_params):
+        """skorch's epoch loop, reading the losses of a GPU's batches at the end.
+
+        skorch records each batch's loss with ``.item()``, which makes the host
+        wait for the device after every step, so no step's kernels are queued
+        while the last one runs. Here a loss on an accelerator is recorded in
+        the history as a 0-d tensor (``float()`` of it works in an
+        ``on_batch_end`` callback) and all of the epoch's are read back
+        together, as floats, before ``on_epoch_end``. A loss on the CPU is
+        recorded at once, as skorch does.
+        """
+        if iterator is None:
+            return
+        key = f"{prefix}_loss"
+        on_device = []  # the history entries holding a device tensor
+        batch_count = 0
+        for batch in iterator:
+            self.notify("on_batch_begin", batch=batch, training=training)
+            step = step_fn(batch, **fit_params)
+            loss = step["loss"].detach()
+            if loss.device.type == "cpu":
+                self.history.record_batch(key, loss.item())
+            else:
+                self.history.record_batch(key, loss)
+                on_device.append(self.history[-1]["batches"][-1])
+            size = get_len(batch[0] if isinstance(batch, tuple | list) else batch)
+            self.history.record_batch(f"{prefix}_batch_size", size)
+            self.notify("on_batch_end", batch=batch, training=training, **step)
+            batch_count += 1
+        if on_device:  # one transfer for the epoch
+            values = torch.stack([entry[key] for entry in on_device]).tolist()
+            for entry, value in zip(on_device, values, strict=True):
+                entry[key] = value
+        self.history.record(f"{prefix}_batch_count", batch_count)
 
     def _forward_batch(self, Xi, yi=None) -> ScoredBatch:
         users, items = Xi
