@@ -6,10 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from skorch.callbacks import Callback
 
 import sk_recsys
 from sk_recsys import config_context, get_config, recommend_to_parquet, set_config
-from sk_recsys.data import InteractionDataset, KeyedPermutation, SliceIterator
+from sk_recsys.data import (
+    InteractionDataset,
+    KeyedPermutation,
+    NegativeSampler,
+    SliceIterator,
+)
 from sk_recsys.datasets import make_interactions
 from sk_recsys.model_selection import train_test_split
 from sk_recsys.models import EASE, MatrixFactorization
@@ -233,3 +239,38 @@ def test_large_shuffled_epochs_hold_no_order_and_visit_each_row_once(monkeypatch
     assert not torch.equal(*epochs)
     dropped = list(SliceIterator(dataset, batch_size=32, shuffle=True, drop_last=True))
     assert [len(u) for (u, _), _ in dropped] == [32] * 6
+
+
+class _Shares(Callback):
+    """Records whether the sampler reads the training dataset's item indices."""
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        net.shared_ = net._sampler_.indices.data_ptr() == X.train.items.data_ptr()
+
+
+@pytest.mark.parametrize(
+    "device",
+    [
+        "cpu",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(
+                not torch.cuda.is_available(), reason="needs a CUDA GPU"
+            ),
+        ),
+    ],
+)
+def test_sampler_shares_the_training_rows_item_indices(device, data):
+    # One copy of the CSR indices serves the batches and the sampler: on a
+    # GPU a second one would cost 4 bytes per interaction.
+    X_train, *_ = data
+    model = MatrixFactorization(
+        max_epochs=1, device=device, callbacks=[("shares", _Shares())]
+    ).fit(X_train)
+    assert model.shared_
+    R = model.interactions_
+    dataset = InteractionDataset.from_matrix(R, values=False, device=device)
+    sampler = NegativeSampler.from_matrix(R, device=device, indices=dataset.items)
+    assert sampler.indices.data_ptr() == dataset.items.data_ptr()
+    with pytest.raises(ValueError, match="entries but the matrix"):
+        NegativeSampler.from_matrix(R, device=device, indices=dataset.items[:-1])

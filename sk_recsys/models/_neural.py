@@ -267,13 +267,18 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         ]
 
     @contextlib.contextmanager
-    def _training(self):
-        """Seeded torch, and negatives that avoid every training interaction."""
+    def _training(self, indices=None):
+        """Seeded torch, and negatives that avoid every training interaction.
+
+        ``indices``: ``interactions_.indices`` already on the device (a
+        dataset built from the matrix), for the sampler to share.
+        """
         if self._n_negatives():
             self._sampler_ = NegativeSampler.from_matrix(
                 self.interactions_,
                 device=resolve_device(self.device),
                 distribution=self._negative_distribution(),
+                indices=indices,
             )
         try:
             with self._seeded():
@@ -324,12 +329,15 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{self.n_items_}; set warm_start=False to train anew."
             )
         self._configure(data, item_features=item_features, user_features=user_features)
+        shared = None  # the matrix's indices on the device, if the rows are
         if self.interactions_.nnz == len(data.users):
             # No pair was repeated: the training matrix holds exactly these
-            # rows, so they are trained from it without a copy.
+            # rows, so they are trained from it without a copy (on a GPU,
+            # the negative sampler shares the dataset's copy).
             train = InteractionDataset.from_matrix(
                 self.interactions_, values=data.y is not None, device=device
             )
+            shared = train.items
         else:
             train = InteractionDataset(data.users, data.items, data.y, device=device)
         valid = None
@@ -339,7 +347,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         # The int64 index arrays are copied into the (int32) datasets: free
         # them before training rather than hold them through it.
         del data
-        with self._training():
+        with self._training(indices=shared):
             super().fit(_TrainingData(train, valid))
         return self
 

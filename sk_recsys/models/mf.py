@@ -220,9 +220,9 @@ class MatrixFactorization(NeuralRecommender):
         }
 
     @contextlib.contextmanager
-    def _training(self):
+    def _training(self, indices=None):
         """Training; the variational posterior lives only as long."""
-        with super()._training():
+        with super()._training(indices):
             try:
                 yield
             finally:
