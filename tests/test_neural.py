@@ -8,7 +8,13 @@ import scipy.sparse as sp
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_validate
-from skorch.callbacks import Checkpoint, EarlyStopping, LRScheduler, ProgressBar
+from skorch.callbacks import (
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    LRScheduler,
+    ProgressBar,
+)
 
 from sk_recsys.callbacks import RankingScoring
 from sk_recsys.data import (
@@ -94,6 +100,29 @@ def test_seeded_fits_are_identical_whatever_the_thread_count(data):
         fits[0].score_items(users), fits[1].score_items(users)
     )
     assert not torch.are_deterministic_algorithms_enabled()
+
+
+class _TorchSettings(Callback):
+    """Records torch's determinism settings while the model trains."""
+
+    def on_batch_end(self, net, **kwargs):
+        net.settings_ = (
+            torch.are_deterministic_algorithms_enabled(),
+            torch.utils.deterministic.fill_uninitialized_memory,
+        )
+
+
+def test_seeded_fit_skips_the_uninitialised_memory_fills_and_restores(data):
+    # Deterministic kernels, but not the NaN fill of every new buffer that
+    # comes with them (hundreds of extra kernels a step on a GPU); both
+    # settings are the caller's again after fit.
+    X_train, _, _, _ = data
+    model = MatrixFactorization(
+        max_epochs=1, random_state=0, callbacks=[("settings", _TorchSettings())]
+    ).fit(X_train)
+    assert model.settings_ == (True, False)
+    assert not torch.are_deterministic_algorithms_enabled()
+    assert torch.utils.deterministic.fill_uninitialized_memory
 
 
 def test_random_state_gives_identical_fits_and_leaves_torch_rng_alone(data):

@@ -237,8 +237,16 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         # thread order; deterministic kernels make seeded fits repeatable.
         deterministic = torch.are_deterministic_algorithms_enabled()
         warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+        # With deterministic algorithms torch also fills every uninitialised
+        # buffer (NaN), a debugging aid for code that reads one: ~300 extra
+        # fills a training step, which on a GPU cost ~2 ms of kernel
+        # launches a step. Our kernels write what they allocate: off.
+        fill = getattr(torch.utils, "deterministic", None)
+        filling = fill.fill_uninitialized_memory if fill is not None else None
         try:
             torch.use_deterministic_algorithms(True, warn_only=True)
+            if fill is not None:
+                fill.fill_uninitialized_memory = False
             with torch.random.fork_rng(devices=devices):
                 torch.manual_seed(seed)
                 self._epoch_seed_ = seed
@@ -246,6 +254,8 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         finally:
             self.__dict__.pop("_epoch_seed_", None)
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+            if fill is not None:
+                fill.fill_uninitialized_memory = filling
 
     def on_epoch_begin(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         """Start an epoch; a seeded fit reseeds torch from the epoch number."""
