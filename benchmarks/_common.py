@@ -34,11 +34,20 @@ def machine() -> dict:
     }
 
 
+def _script() -> str:
+    """The running script, relative to the repository root when inside it."""
+    script = Path(sys.argv[0]).resolve()
+    root = RESULTS.parents[1]
+    if script.is_relative_to(root):
+        return script.relative_to(root).as_posix()
+    return Path(sys.argv[0]).as_posix()
+
+
 def write_result(name: str, payload: dict) -> Path:
     """Write ``payload`` (plus the command and machine) to results/<name>.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
-        "command": "python " + " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]),
+        "command": "python " + " ".join([_script(), *sys.argv[1:]]),
         "machine": machine(),
         **payload,
     }

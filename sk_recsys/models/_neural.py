@@ -100,8 +100,10 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, negative sampling and dropout, and
         selects torch's deterministic kernels during ``fit``, so that two fits
-        are identical whatever the number of threads; torch's global
-        generator and determinism setting are restored after ``fit``. Each
+        are identical whatever the number of threads (without the NaN fill
+        of new buffers that torch's deterministic mode adds by default);
+        torch's global generator and determinism settings are restored after
+        ``fit``. Each
         epoch reseeds torch from ``random_state`` and the epoch number, so
         training resumed from a checkpoint (``LoadInitState`` or
         ``warm_start``) gives the same model as an uninterrupted run.
