@@ -366,8 +366,8 @@ class NegativeSampler:
     training items are redrawn (vectorised, ``max_rounds`` rounds: on a GPU
     every round checks the whole batch, which needs no host-device
     synchronisation; on the CPU rounds after the first check only the
-    redrawn hits); what is left is kept, a share of about
-    ``density ** (max_rounds + 1)``.
+    redrawn hits, with the same result); what is left is kept, a share of
+    about ``density ** (max_rounds + 1)``.
 
     The user's items are looked up in the CSR layout of the training
     matrix (``indptr`` and sorted ``indices``) by a binary search within the
@@ -392,8 +392,7 @@ class NegativeSampler:
     --------
     >>> import torch
     >>> from sk_recsys.data import NegativeSampler
-    >>> users, items = torch.tensor([0, 0]), torch.tensor([0, 1])
-    >>> sampler = NegativeSampler(users, items, 3, max_rounds=30)
+    >>> sampler = NegativeSampler(torch.tensor([0, 0]), torch.tensor([0, 1]), 3)
     >>> torch.manual_seed(0) is not None
     True
     >>> sampler.sample(torch.tensor([0, 0]), 4).unique().tolist()  # only item 2
@@ -529,19 +528,19 @@ class NegativeSampler:
                 hit = self._is_positive(users, negatives)
                 negatives = torch.where(hit, self._draw(size, users.device), negatives)
             return negatives
-        # On the CPU, rounds after the first check and redraw only the draws
-        # that hit (about the density of the data): the same negatives in
-        # distribution, a third of the work with the default three rounds.
+        # On the CPU, rounds after the first check only the draws that hit
+        # (about the density of the data): a draw that missed stays a miss.
+        # Each round still draws a whole batch, so the result is the same
+        # as the masked rounds above, a third of the work with three rounds.
         flat = negatives.view(-1)
         pending = None
         for _ in range(self.max_rounds):
             if pending is None:
-                pending = torch.nonzero(self._is_positive(users, negatives).view(-1))
-                pending = pending.squeeze(1)
+                hit = self._is_positive(users, negatives).view(-1)
+                pending = torch.nonzero(hit).squeeze(1)
             else:
                 hit = self._is_positive(users[pending // n], flat[pending, None])
                 pending = pending[hit.squeeze(1)]
-            if not len(pending):
-                break
-            flat[pending] = self._draw((len(pending),), users.device)
+            fresh = self._draw(size, users.device).view(-1)
+            flat[pending] = fresh[pending]
         return negatives
