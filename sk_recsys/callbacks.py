@@ -159,7 +159,7 @@ class FiniteLossGuard(Callback):
             if loss.device.type != "cpu":
                 # Read at the end of the epoch: reading it now would make the
                 # host wait for the device at every step.
-                self.device_losses_.append(loss)
+                self.__dict__.setdefault("device_losses_", []).append(loss)
                 return
             value = float(loss)
             if not math.isfinite(value):

@@ -341,7 +341,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{self.n_items_}; set warm_start=False to train anew."
             )
         self._configure(data, item_features=item_features, user_features=user_features)
-        shared = None  # the matrix's indices on the device, if the rows are
+        shared = None  # interactions_.indices on the device, when trained from
         if self.interactions_.nnz == len(data.users):
             # No pair was repeated: the training matrix holds exactly these
             # rows, so they are trained from it without a copy (on a GPU,
