@@ -9,10 +9,12 @@ deterministic kernels during fit) and unseeded, and the plain torch loop of
 ``skorch_overhead.py``; then it runs one epoch of each again under
 ``torch.cuda.set_sync_debug_mode("warn")`` and counts the synchronising
 calls by the innermost frame of sk_recsys, skorch or this directory that
-made them (a count near the number of batches is a per-step wait). Needs a
-CUDA device::
+made them (a count near the number of batches is a per-step wait). Meant
+for a CUDA device; ``--device cpu`` is a dry run (times and other warnings,
+no synchronisations to count)::
 
     python benchmarks/gpu_syncs.py --rows 20000000
+    python benchmarks/gpu_syncs.py --rows 1e5 --device cpu
 
 It writes nothing: read its output (``gpu.sh`` keeps it in ``gpu.log``).
 """
@@ -44,7 +46,7 @@ def _site() -> str:
     return "elsewhere"
 
 
-def count_warnings(run) -> collections.Counter:
+def count_warnings(run, device="cuda") -> collections.Counter:
     """Run ``run()``; count its warnings by kind and call site.
 
     The kinds: ``sync`` (a synchronising call, under the sync debug mode),
@@ -64,15 +66,19 @@ def count_warnings(run) -> collections.Counter:
             kind = text[:60]
         sites[f"{kind}: {_site()}"] += 1
 
-    torch.cuda.synchronize()
+    cuda = torch.device(device).type == "cuda"
+    if cuda:
+        torch.cuda.synchronize()
     with warnings.catch_warnings():
         warnings.simplefilter("always")
         warnings.showwarning = record
-        torch.cuda.set_sync_debug_mode("warn")
+        if cuda:
+            torch.cuda.set_sync_debug_mode("warn")
         try:
             run()
         finally:
-            torch.cuda.set_sync_debug_mode("default")
+            if cuda:
+                torch.cuda.set_sync_debug_mode("default")
             warnings.showwarning = shown
     return sites
 
@@ -82,10 +88,11 @@ def main():
     parser.add_argument("--rows", type=float, default=2e7)
     parser.add_argument("--batch-size", type=int, default=65_536)
     parser.add_argument("--epochs", type=int, default=3, help="timed + 1 warm-up")
+    parser.add_argument("--device", default="cuda")
     args = parser.parse_args()
-    assert torch.cuda.is_available(), "needs a CUDA device"
+    device = args.device
     n_rows = int(args.rows)
-    X, n_users, n_items = interactions(n_rows, device="cuda")
+    X, n_users, n_items = interactions(n_rows, device=device)
     settings = {
         "loss": "bpr",
         "n_negatives": 1,
@@ -93,7 +100,7 @@ def main():
         "lr": 1e-3,
         "l2": 0.01,
         "batch_size": args.batch_size,
-        "device": "cuda",
+        "device": device,
     }
     n_batches = -(-n_rows // args.batch_size)
     print(f"{n_rows:,} rows, {n_batches} batches an epoch", flush=True)
@@ -116,7 +123,7 @@ def main():
             l2=0.01,
             batch_size=args.batch_size,
             epochs=epochs,
-            device="cuda",
+            device=device,
         )
 
     runs = {
@@ -128,7 +135,7 @@ def main():
         seconds = statistics.median(run(args.epochs)[1:])
         print(f"{name:>24}: {seconds:.3f} s an epoch", flush=True)
     for name, run in runs.items():
-        sites = count_warnings(lambda run=run: run(1))
+        sites = count_warnings(lambda run=run: run(1), device)
         syncs = sum(n for site, n in sites.items() if site.startswith("sync:"))
         print(f"{name}: {syncs} synchronisations in one epoch; warnings by site:")
         for site, count in sites.most_common(15):
