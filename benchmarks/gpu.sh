@@ -77,6 +77,7 @@ for stage in "${stages[@]}"; do
         run "${TESTS_LIMIT:-60}" python3 -m pytest -q -p no:cacheprovider -rs \
             tests/test_gpu.py tests/test_models.py tests/test_neural.py \
             tests/test_bpmf.py tests/test_persistence.py tests/test_variational.py \
+            tests/test_scale.py \
             -k "gpu or cuda"
         ;;
     syncs)
