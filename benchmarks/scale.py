@@ -472,9 +472,9 @@ def _allocator_settings() -> str:
 
 def write_timed(rows: list[dict], args) -> None:
     device = torch.device(args.device).type
-    figure = RESULTS / (
-        f"scale_{device}" + ("_allocator" if _allocator_settings() else "") + ".png"
-    )
+    allocator = _allocator_settings()
+    name = f"scale_{device}" + ("_allocator" if allocator else "")
+    figure = RESULTS / f"{name}.png"
     RESULTS.mkdir(parents=True, exist_ok=True)
     plot(rows, figure, device)
     columns = [
@@ -487,9 +487,8 @@ def write_timed(rows: list[dict], args) -> None:
         "sparse_epoch_s",
         "rank_all_s",
         *_present([*MEMORY_COLUMNS, "rank_peak_mb", "rank_live_mb"], rows),
+        *_present(GPU_COLUMNS, rows),
     ]
-    columns += _present(GPU_COLUMNS, rows)
-    allocator = _allocator_settings()
     title = (
         f"Scale: MatrixFactorization (BPR) from {rows[0]['interactions']:,} to "
         f"{rows[-1]['interactions']:,} interactions, {device}"
@@ -497,7 +496,7 @@ def write_timed(rows: list[dict], args) -> None:
     if allocator:
         title += f", with {allocator}"
     path = write_result(
-        f"scale_{device}" + ("_allocator" if allocator else ""),
+        name,
         {
             "kind": "scale",
             "title": title,

@@ -345,17 +345,18 @@ class SliceIterator:
         chunk = self.batch_size
         if isinstance(order, KeyedPermutation) and order.device.type != "cpu":
             chunk *= max(1, _KEYED_CHUNK_ROWS // self.batch_size)
-        for begin in range(0, stop, chunk):
-            # The order of a chunk of batches at once (of one batch, but on an
-            # accelerator evaluating a keyed permutation).
-            block = None if order is None else order[begin : min(begin + chunk, stop)]
-            for start in range(begin, min(begin + chunk, stop), self.batch_size):
-                if block is None:
-                    rows = slice(start, start + self.batch_size)
-                else:
-                    rows = block[start - begin : start - begin + self.batch_size]
-                users, items, y = self.dataset.take(rows)
-                yield (users, items), y
+        for start in range(0, stop, self.batch_size):
+            if order is None:
+                rows = slice(start, start + self.batch_size)
+            else:
+                # The order is read a chunk of batches at a time (one batch,
+                # but on an accelerator evaluating a keyed permutation).
+                offset = start % chunk
+                if not offset:
+                    block = order[start : min(start + chunk, stop)]
+                rows = block[offset : offset + self.batch_size]
+            users, items, y = self.dataset.take(rows)
+            yield (users, items), y
 
 
 class NegativeSampler:
