@@ -211,6 +211,22 @@ def test_keyed_permutation_is_a_seeded_permutation(n):
         assert abs(head.mean().item() - (n - 1) / 2) < 0.15 * n
 
 
+@pytest.mark.parametrize("n", [2**20 + 1, 3 * 10**6 + 7])
+def test_keyed_permutation_rarely_walks(n, monkeypatch):
+    # Each pass of cycle walking is a host round trip on an accelerator:
+    # with a domain just covering n, a chunk of positions needs one or two.
+    torch.manual_seed(0)
+    perm = KeyedPermutation(n)
+    a, b = perm.radices
+    assert a * b >= n and a * b - n < a
+    calls = []
+    encrypt = perm._encrypt
+    monkeypatch.setattr(perm, "_encrypt", lambda x: calls.append(len(x)) or encrypt(x))
+    chunk = perm[slice(0, 2**20)]
+    assert len(torch.unique(chunk)) == 2**20 and int(chunk.max()) < n
+    assert len(calls) <= 3 and sum(calls[1:]) < 2**20 * 2 / a
+
+
 def test_large_shuffled_epochs_hold_no_order_and_visit_each_row_once(monkeypatch):
     # Above the threshold the order is computed batch by batch: every row
     # still comes exactly once per epoch, aligned with its item and value,
@@ -239,6 +255,32 @@ def test_large_shuffled_epochs_hold_no_order_and_visit_each_row_once(monkeypatch
     assert not torch.equal(*epochs)
     dropped = list(SliceIterator(dataset, batch_size=32, shuffle=True, drop_last=True))
     assert [len(u) for (u, _), _ in dropped] == [32] * 6
+
+
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_keyed_order_read_in_chunks_gives_the_same_batches(monkeypatch, drop_last):
+    # On an accelerator the keyed order is read several batches at a time;
+    # the batches must be those of reading it batch by batch, including a
+    # last chunk cut short by the end of the epoch.
+    import sk_recsys.data._batching as batching
+
+    monkeypatch.setattr(batching, "_STORED_ORDER_ROWS", 50)
+    n = 203
+    dataset = InteractionDataset(np.arange(n), np.arange(n) % 7)
+
+    def epoch():
+        torch.manual_seed(0)
+        iterator = SliceIterator(
+            dataset, batch_size=32, shuffle=True, drop_last=drop_last
+        )
+        return [u for (u, _), _ in iterator]
+
+    single = epoch()
+    monkeypatch.setattr(batching, "_read_ahead", lambda order, size: 3 * size)
+    chunked = epoch()
+    assert len(chunked) == len(single) == (6 if drop_last else 7)
+    for a, b in zip(chunked, single, strict=True):
+        assert torch.equal(a, b)
 
 
 class _Shares(Callback):

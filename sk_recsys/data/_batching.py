@@ -196,12 +196,15 @@ _KEYED_CHUNK_ROWS = 2**20
 class KeyedPermutation:
     """A pseudo-random permutation of ``range(n)``, computed position by position.
 
-    A four-round Feistel network over the smallest number of bits that
-    holds ``n - 1`` (unbalanced when that number is odd: the halves swap
-    widths at each round), with round keys drawn from torch's global
-    generator; values that land outside ``range(n)`` (fewer than half of the
-    ``2 ** bits``) are encrypted again until they fall inside (cycle
-    walking), which keeps it a permutation of ``range(n)``.
+    A four-round Feistel network over the mixed-radix domain ``a x b``, with
+    ``a = ceil(sqrt(n))`` and ``b = ceil(n / a)`` (the halves swap radices
+    at each round and are combined by addition modulo their radix), and
+    round keys drawn from torch's global generator. Fewer than ``a`` of the
+    ``a * b`` values lie outside ``range(n)``, a fraction under
+    ``1 / sqrt(n)``; those are encrypted again until they fall inside
+    (cycle walking), which keeps it a permutation of ``range(n)`` and
+    rarely takes more than one or two extra passes over a handful of
+    values (each pass is a host round trip on an accelerator).
     ``perm[positions]`` costs a few integer operations per position and no
     memory beyond its result: an epoch's shuffled order without an
     ``n``-sized array.
@@ -230,27 +233,29 @@ class KeyedPermutation:
         if n < 1:
             raise ValueError(f"KeyedPermutation needs n >= 1, got {n}.")
         self.n = n
-        self.bits = max(2, (n - 1).bit_length())
+        # Two radices about sqrt(n) whose product just covers n.
+        first = math.isqrt(n - 1) + 1
+        self.radices = (first, -(-n // first))
         self.device = torch.device(device)
         self.keys = torch.randint(0, 2**31 - 1, (self._ROUNDS,)).tolist()
 
-    def _round(self, right: torch.Tensor, key: int, width: int) -> torch.Tensor:
+    def _round(self, right: torch.Tensor, key: int, modulus: int) -> torch.Tensor:
         # Products stay below 2**63: right < 2**31 and both factors < 2**32.
         mixed = ((right ^ key) * self._MIX[0]) & self._M32
         mixed = mixed ^ (mixed >> 15)
         mixed = (mixed * self._MIX[1]) & self._M32
-        return (mixed ^ (mixed >> 13)) & ((1 << width) - 1)
+        return (mixed ^ (mixed >> 13)) % modulus
 
     def _encrypt(self, x: torch.Tensor) -> torch.Tensor:
-        # (left, right) of widths (wl, wr) -> (right, left ^ F(right)) of
-        # widths (wr, wl): invertible, and back to (wl, wr) after an even
-        # number of rounds.
-        wl, wr = self.bits // 2, self.bits - self.bits // 2
-        left, right = x >> wr, x & ((1 << wr) - 1)
+        # (left, right) in Z_a x Z_b -> (right, (left + F(right)) mod a) in
+        # Z_b x Z_a: invertible, and back to Z_a x Z_b after an even number
+        # of rounds.
+        a, b = self.radices
+        left, right = x // b, x % b
         for key in self.keys:
-            left, right = right, left ^ self._round(right, key, wl)
-            wl, wr = wr, wl
-        return (left << wr) | right
+            left, right = right, (left + self._round(right, key, a)) % a
+            a, b = b, a
+        return left * b + right
 
     def __getitem__(self, positions) -> torch.Tensor:
         """The permuted values (int64) of ``positions``: ints in ``range(n)``
@@ -269,6 +274,15 @@ class KeyedPermutation:
 
     def __len__(self) -> int:
         return self.n
+
+
+def _read_ahead(order, batch_size: int) -> int:
+    """Rows of an epoch order read at a time: one batch, or on an
+    accelerator a chunk of batches of a keyed permutation, so that its small
+    kernels (and its cycle walking's host round trips) come once a chunk."""
+    if isinstance(order, KeyedPermutation) and order.device.type != "cpu":
+        return batch_size * max(1, _KEYED_CHUNK_ROWS // batch_size)
+    return batch_size
 
 
 class SliceIterator:
@@ -342,9 +356,7 @@ class SliceIterator:
             order = _shard(order, world)
             n = len(order)
         stop = n - n % self.batch_size if self.drop_last else n
-        chunk = self.batch_size
-        if isinstance(order, KeyedPermutation) and order.device.type != "cpu":
-            chunk *= max(1, _KEYED_CHUNK_ROWS // self.batch_size)
+        chunk = _read_ahead(order, self.batch_size)
         for start in range(0, stop, self.batch_size):
             if order is None:
                 rows = slice(start, start + self.batch_size)
