@@ -91,11 +91,15 @@ SCALE_MEMORY = [
     ("fit_peak_less_step_ratio", "(fit - step) RSS / t+p"),
     ("fit_live_less_step_ratio", "(fit - step) alloc / t+p"),
     ("rank_peak_mb", "rank RSS MB"),
-    ("rank_live_mb", "rank alloc MB"),
+    ("plain_peak_mb", "plain RSS MB"),
+    ("plain_live_mb", "plain alloc MB"),
+    ("plain_peak_ratio", "plain RSS / t+p"),
+    ("plain_live_ratio", "plain alloc / t+p"),
     ("step_gpu_peak_mb", "step GPU alloc MB"),
     ("fit_gpu_peak_mb", "fit GPU alloc MB"),
     ("fit_gpu_ratio", "fit GPU alloc / t+p"),
     ("rank_gpu_peak_mb", "rank GPU alloc MB"),
+    ("plain_gpu_peak_mb", "plain GPU alloc MB"),
 ]
 SCALE_LEGEND = (
     "Memory columns, each the peak over the start of its window: RSS = "
@@ -106,7 +110,9 @@ SCALE_LEGEND = (
     "the parameters (`tensors_params_mb`); (fit - step) / t+p is the part of "
     "the peak that depends on the data (`*_less_step_ratio`); GPU alloc = "
     "`torch.cuda.max_memory_allocated` in the window (`*_gpu_peak_mb`), where "
-    "the training tensors and the model live in a GPU run."
+    "the training tensors and the model live in a GPU run; plain = the plain "
+    "torch loop of `skorch_overhead.py` measured the same way in a process of "
+    "its own (`--memory-only` runs), for reference."
 )
 
 

@@ -23,20 +23,25 @@ catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
   the CPU analogue of ``max_memory_allocated``: glibc's ``mallinfo2()``
   bytes in use (``uordblks``, in the arenas, plus ``hblkhd``, in mmapped
   chunks), sampled by a background thread every 1 ms, peak over the value
-  at the window's start (``step_live_mb``, ``fit_live_mb``,
-  ``rank_live_mb``). Resident memory also counts what glibc keeps after a
-  ``free`` (freed blocks left in the heap, fragmentation), allocated
-  memory does not. A spike shorter than the sampling interval (or than the
-  interpreter's switch interval, 5 ms, while the main thread holds the GIL)
-  can be missed, so these peaks are lower bounds. The sampling thread
-  competes with the work for the GIL and the allocator's lock, so it runs
-  only with ``--memory-only``, whose times are not reported. Elsewhere the
-  columns are absent;
+  at the window's start (``step_live_mb``, ``fit_live_mb``). Resident
+  memory also counts what glibc keeps after a ``free`` (freed blocks left
+  in the heap, fragmentation), allocated memory does not. A spike shorter
+  than the sampling interval (or than the interpreter's switch interval,
+  5 ms, while the main thread holds the GIL) can be missed, so these peaks
+  are lower bounds. The sampling thread competes with the work for the GIL
+  and the allocator's lock, so it runs only with ``--memory-only``, whose
+  times are not reported. Elsewhere the columns are absent;
 * the size of the training tensors (int32 users and items) plus the
   parameters: the target is a fit peak of at most 3x that. The ratios are
   given for both measures (``fit_peak_ratio``, ``fit_live_ratio``), and for
   the part of the peak that depends on the data: the fit peak less the
   step's (``fit_peak_less_step_ratio``, ``fit_live_less_step_ratio``).
+
+With ``--memory-only``, the plain torch loop of ``skorch_overhead.py`` is
+measured the same way in a process of its own, for reference
+(``plain_peak_mb``, ``plain_live_mb``, ``plain_gpu_peak_mb`` and their ratios
+over the same tensors plus parameters): what a hand-written loop costs on
+the same allocator.
 
 Writes ``results/scale_<device>.json`` and ``results/scale_<device>.png``
 (with ``--memory-only``, the fit's memory alone after one epoch:
@@ -272,6 +277,19 @@ class _LivePeak:
         return False
 
 
+def _window(device, work, *args, live: bool):
+    """Run ``work(*args)`` in a memory window: its result and the window's peaks
+    over its start (``peak_mb``; ``live_mb`` when ``live`` and glibc can
+    tell; ``gpu_peak_mb`` on a GPU)."""
+    start = _start_window(device)
+    with _LivePeak(active=live) as sampled:
+        result = work(*args)
+    peaks = _peak_over(start, device)
+    if sampled.mb is not None:
+        peaks["live_mb"] = sampled.mb
+    return result, peaks
+
+
 def measure(n_rows: int, args) -> dict:
     """One size, in this process."""
     common = {"n_factors": args.factors, "lr": 1e-3, "l2": 0.01}
@@ -287,17 +305,21 @@ def measure(n_rows: int, args) -> dict:
     # and the allocator's pools for one step's activations are paid once per
     # process. Its peak is the working set of a step, whatever the data size.
     small, *_ = interactions(4 * args.batch_size, seed=1, device=args.device)
-    start = _start_window(args.device)
-    with _LivePeak(active=args.memory_only) as step_live:
-        warm = MatrixFactorization(max_epochs=1, **settings).fit(small)
-    step = _peak_over(start, args.device)
+    warm, step = _window(
+        args.device,
+        MatrixFactorization(max_epochs=1, **settings).fit,
+        small,
+        live=args.memory_only,
+    )
     warm.recommend(np.asarray(warm.users_), k=10)
     del warm, small
     X, n_users, n_items = interactions(n_rows, device=args.device)
-    start = _start_window(args.device)
-    with _LivePeak(active=args.memory_only) as fit_live:
-        model = MatrixFactorization(max_epochs=args.epochs, **settings).fit(X)
-    fit = _peak_over(start, args.device)
+    model, fit = _window(
+        args.device,
+        MatrixFactorization(max_epochs=args.epochs, **settings).fit,
+        X,
+        live=args.memory_only,
+    )
     parameters = sum(p.numel() * p.element_size() for p in model.module_.parameters())
     tensors = 2 * 4 * n_rows  # int32 users and items (implicit: no values)
     base_mb = (tensors + parameters) / MB
@@ -314,12 +336,12 @@ def measure(n_rows: int, args) -> dict:
             "fit_gpu_peak_mb": fit["gpu_peak_mb"],
             "fit_gpu_ratio": fit["gpu_peak_mb"] / base_mb,
         }
-    if fit_live.mb is not None:
+    if "live_mb" in fit:
         memory |= {
-            "step_live_mb": step_live.mb,
-            "fit_live_mb": fit_live.mb,
-            "fit_live_ratio": fit_live.mb / base_mb,
-            "fit_live_less_step_ratio": (fit_live.mb - step_live.mb) / base_mb,
+            "step_live_mb": step["live_mb"],
+            "fit_live_mb": fit["live_mb"],
+            "fit_live_ratio": fit["live_mb"] / base_mb,
+            "fit_live_less_step_ratio": (fit["live_mb"] - step["live_mb"]) / base_mb,
         }
     if args.memory_only:
         return {
@@ -332,14 +354,15 @@ def measure(n_rows: int, args) -> dict:
 
     users = np.asarray(model.users_)
     model.recommend(users[:1000], k=10)  # warm-up
-    start = _start_window(args.device)
-    with _LivePeak(active=args.memory_only) as rank_live:
+
+    def rank_all(model):
         _sync(args.device)
         began = time.perf_counter()
         model.recommend(users, k=10)
         _sync(args.device)
-        rank_s = time.perf_counter() - began
-    rank = _peak_over(start, args.device)
+        return time.perf_counter() - began
+
+    rank_s, rank = _window(args.device, rank_all, model, live=False)
     del model
     gc.collect()
     # Sparse embedding gradients and SparseAdam: a step touches only the rows
@@ -374,10 +397,43 @@ def measure(n_rows: int, args) -> dict:
         **memory,
         "rank_peak_mb": rank["peak_mb"],
     }
-    if rank_live.mb is not None:
-        row["rank_live_mb"] = rank_live.mb
     if "gpu_peak_mb" in rank:
         row["rank_gpu_peak_mb"] = rank["gpu_peak_mb"]
+    return row
+
+
+def measure_plain(n_rows: int, args) -> dict:
+    """The plain torch loop's memory at one size, in this process: the same
+    windows as ``measure`` (a warm-up on four batches, then one epoch)."""
+
+    def run(X, y, n_users, n_items):
+        return plain_loop(
+            X,
+            y,
+            loss="bpr",
+            n_users=n_users,
+            n_items=n_items,
+            n_factors=args.factors,
+            lr=1e-3,
+            l2=0.01,
+            batch_size=args.batch_size,
+            epochs=1,
+            device=args.device,
+        )
+
+    # The ratings BPR ignores are made before each window, not counted.
+    small, *shape = interactions(4 * args.batch_size, seed=1, device=args.device)
+    ones = np.ones(len(small), dtype=np.float32)
+    _, step = _window(args.device, run, small, ones, *shape, live=True)
+    del small, ones
+    X, *shape = interactions(n_rows, device=args.device)
+    ones = np.ones(n_rows, dtype=np.float32)
+    _, fit = _window(args.device, run, X, ones, *shape, live=True)
+    row = {"plain_step_peak_mb": step["peak_mb"], "plain_peak_mb": fit["peak_mb"]}
+    if "live_mb" in fit:
+        row |= {"plain_step_live_mb": step["live_mb"], "plain_live_mb": fit["live_mb"]}
+    if "gpu_peak_mb" in fit:
+        row["plain_gpu_peak_mb"] = fit["gpu_peak_mb"]
     return row
 
 
@@ -443,6 +499,15 @@ GPU_COLUMNS = [
     "rank_gpu_peak_mb",
 ]
 
+# The plain loop's memory (--memory-only runs), in a process of its own.
+PLAIN_COLUMNS = [
+    "plain_peak_mb",
+    "plain_live_mb",
+    "plain_peak_ratio",
+    "plain_live_ratio",
+    "plain_gpu_peak_mb",
+]
+
 MEMORY_PROTOCOL = (
     "*_peak_mb: peak resident memory (VmHWM) above the start of the window, "
     "freed heap returned to the OS first (malloc_trim); *_live_mb: peak "
@@ -486,7 +551,7 @@ def write_timed(rows: list[dict], args) -> None:
         "ratio_to_plain",
         "sparse_epoch_s",
         "rank_all_s",
-        *_present([*MEMORY_COLUMNS, "rank_peak_mb", "rank_live_mb"], rows),
+        *_present([*MEMORY_COLUMNS, "rank_peak_mb"], rows),
         *_present(GPU_COLUMNS, rows),
     ]
     title = (
@@ -531,13 +596,15 @@ def write_memory_only(rows: list[dict], args) -> None:
             "allocator": allocator or "default",
             "protocol": (
                 f"fresh process per size; one epoch, batch {args.batch_size:,}, "
-                f"{args.factors} factors, Adam; {MEMORY_PROTOCOL}"
+                f"{args.factors} factors, Adam; {MEMORY_PROTOCOL}; plain_*: "
+                "skorch_overhead.plain_loop in a fresh process of its own, "
+                "same windows, ratios over the same tensors_params_mb"
             ),
             "columns": [
                 "interactions",
                 "users",
                 "items",
-                *_present([*MEMORY_COLUMNS, *GPU_COLUMNS], rows),
+                *_present([*MEMORY_COLUMNS, *GPU_COLUMNS, *PLAIN_COLUMNS], rows),
             ],
             "rows": rows,
         },
@@ -567,21 +634,23 @@ def main():
         "scale_<device>_memory.json: for sizes too slow to time here",
     )
     parser.add_argument("--one", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     if args.memory_only:
         args.epochs = 1
     if args.one is not None:  # the child: measure one size, print it as JSON
-        print(json.dumps(measure(int(args.one), args)), flush=True)
+        work = measure_plain if args.plain else measure
+        print(json.dumps(work(int(args.one), args)), flush=True)
         return
 
-    rows = []
-    for size in args.sizes:
+    def child(size: int, *extra: str) -> dict:
+        """One size measured in a fresh process."""
         command = [
             sys.executable,
             __file__,
             "--one",
-            str(int(size)),
+            str(size),
             "--device",
             args.device,
             "--factors",
@@ -591,11 +660,24 @@ def main():
             "--epochs",
             str(args.epochs),
             *(["--memory-only"] if args.memory_only else []),
+            *extra,
         ]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode:
-            sys.exit(f"size {int(size):,} failed:\n{done.stderr[-3000:]}")
-        row = json.loads(done.stdout.strip().splitlines()[-1])
+            sys.exit(f"size {size:,} failed:\n{done.stderr[-3000:]}")
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    rows = []
+    for size in args.sizes:
+        row = child(int(size))
+        if args.memory_only:
+            # The plain loop's memory for reference, in its own process.
+            plain = child(int(size), "--plain")
+            for name in ("peak", "live", "gpu_peak"):
+                if f"plain_{name}_mb" in plain:
+                    ratio = plain[f"plain_{name}_mb"] / row["tensors_params_mb"]
+                    plain[f"plain_{name}_ratio"] = ratio
+            row |= plain
         rows.append(row)
         timing = (
             ""
@@ -612,6 +694,12 @@ def main():
             live += (
                 f", GPU allocated {row['fit_gpu_peak_mb']:8.1f} MB = "
                 f"{row['fit_gpu_ratio']:.2f}x"
+            )
+        if "plain_peak_mb" in row:
+            live += f"; plain loop resident {row['plain_peak_ratio']:.2f}x" + (
+                f", allocated {row['plain_live_ratio']:.2f}x"
+                if "plain_live_ratio" in row
+                else ""
             )
         print(
             f"{row['interactions']:>11,} rows: {timing}fit peak resident "
