@@ -11,6 +11,7 @@ from skorch.callbacks import Callback
 from .data import Interactions
 from .metrics import get_scorer
 from .metrics._scorer import RankingScorer
+from .utils import _device
 
 __all__ = ["FiniteLossGuard", "RankingScoring", "TrainingDivergedError"]
 
@@ -156,7 +157,7 @@ class FiniteLossGuard(Callback):
         if training and loss is not None:
             self.last_batch_ = batch
             loss = loss.detach()
-            if loss.device.type != "cpu":
+            if _device.asynchronous(loss.device):
                 # Read at the end of the epoch: reading it now would make the
                 # host wait for the device at every step.
                 self.__dict__.setdefault("device_losses_", []).append(loss)

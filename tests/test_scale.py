@@ -283,6 +283,50 @@ def test_keyed_order_read_in_chunks_gives_the_same_batches(monkeypatch, drop_las
         assert torch.equal(a, b)
 
 
+def _accelerator_paths(monkeypatch):
+    """Take, on the CPU, the code paths of an asynchronous device (a GPU)."""
+    from sk_recsys.utils import _device
+
+    monkeypatch.setattr(_device, "asynchronous", lambda device: True)
+
+
+@pytest.mark.parametrize("loss", ["bpr", "mse"])
+def test_accelerator_code_paths_train_the_same_model(monkeypatch, loss):
+    # What a GPU fit does differently (the sampler's masked rounds, the
+    # keyed order read a chunk of batches at a time, the batch losses read
+    # back once per epoch) must train the model the CPU paths train; CI has
+    # no GPU, so the paths run here on the CPU.
+    import sk_recsys.data._batching as batching
+
+    monkeypatch.setattr(batching, "_STORED_ORDER_ROWS", 50)
+    monkeypatch.setattr(batching, "_KEYED_CHUNK_ROWS", 100)
+    X, y = make_interactions(80, 60, random_state=0, return_X_y=True)
+    y = y if loss == "mse" else None
+    params = {"loss": loss, "max_epochs": 3, "batch_size": 32, "random_state": 0}
+    cpu = MatrixFactorization(**params).fit(X, y)
+    _accelerator_paths(monkeypatch)
+    forced = MatrixFactorization(**params).fit(X, y)
+    losses = forced.history[:, "batches", :, "train_loss"]
+    assert all(type(v) is float for epoch in losses for v in epoch)
+    assert losses == cpu.history[:, "batches", :, "train_loss"]
+    assert forced.history[:, "train_loss"] == cpu.history[:, "train_loss"]
+    for a, b in zip(
+        forced.module_.parameters(), cpu.module_.parameters(), strict=True
+    ):
+        assert torch.equal(a, b)
+
+
+def test_accelerator_code_paths_catch_divergence_at_the_epoch_end(monkeypatch):
+    from sk_recsys.callbacks import TrainingDivergedError
+
+    _accelerator_paths(monkeypatch)
+    X, y = make_interactions(50, 40, random_state=0, return_X_y=True)
+    model = MatrixFactorization(lr=1e30, max_epochs=3, random_state=0)
+    with pytest.raises(TrainingDivergedError, match="lr=1e"):
+        model.fit(X, y)
+    assert np.isfinite(model.predict(X)).all()
+
+
 class _Shares(Callback):
     """Records whether the sampler reads the training dataset's item indices."""
 

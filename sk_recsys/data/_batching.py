@@ -17,6 +17,8 @@ import math
 import numpy as np
 import torch
 
+from ..utils import _device
+
 __all__ = ["InteractionDataset", "NegativeSampler", "SliceIterator"]
 
 
@@ -280,7 +282,7 @@ def _read_ahead(order, batch_size: int) -> int:
     """Rows of an epoch order read at a time: one batch, or on an
     accelerator a chunk of batches of a keyed permutation, so that its small
     kernels (and its cycle walking's host round trips) come once a chunk."""
-    if isinstance(order, KeyedPermutation) and order.device.type != "cpu":
+    if isinstance(order, KeyedPermutation) and _device.asynchronous(order.device):
         return batch_size * max(1, _KEYED_CHUNK_ROWS // batch_size)
     return batch_size
 
@@ -535,7 +537,7 @@ class NegativeSampler:
         """Return ``n`` negatives per user: a LongTensor of shape (len(users), n)."""
         size = (len(users), n)
         negatives = self._draw(size, users.device)
-        if users.device.type != "cpu":
+        if _device.asynchronous(users.device):
             # Whole redraws masked by the hits: no host-device synchronisation.
             for _ in range(self.max_rounds):
                 hit = self._is_positive(users, negatives)

@@ -41,7 +41,7 @@ from ..data import (
 )
 from ..model_selection import UserHoldout
 from ..nn import ScoredBatch
-from ..utils import resolve_device
+from ..utils import _device, resolve_device
 
 __all__ = ["NeuralRecommender"]
 
@@ -470,11 +470,11 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             self.notify("on_batch_begin", batch=batch, training=training)
             step = step_fn(batch, **fit_params)
             loss = step["loss"].detach()
-            if loss.device.type == "cpu":
-                self.history.record_batch(key, loss.item())
-            else:
+            if _device.asynchronous(loss.device):
                 self.history.record_batch(key, loss)
                 on_device.append(self.history[-1]["batches"][-1])
+            else:
+                self.history.record_batch(key, loss.item())
             size = get_len(batch[0] if isinstance(batch, tuple | list) else batch)
             self.history.record_batch(f"{prefix}_batch_size", size)
             self.notify("on_batch_end", batch=batch, training=training, **step)

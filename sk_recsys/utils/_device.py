@@ -61,3 +61,22 @@ def resolve_device(device, *, fallback: bool = False) -> torch.device:
     raise ValueError(
         f"device={device!r} is not available on this machine; use device='cpu'."
     )
+
+
+def asynchronous(device) -> bool:
+    """Whether work on ``device`` runs asynchronously to the host.
+
+    True for accelerators (CUDA, MPS...), whose kernels the host queues
+    without waiting: there, code avoids reading a result back (``.item()``,
+    a data-dependent shape) inside the training loop, since each read makes
+    the host wait for the device. False for the CPU, where reading a result
+    costs nothing extra. The one place that choice is made, so that
+    ``benchmarks/step_ops.py`` can run the accelerator code paths on a CPU.
+
+    Examples
+    --------
+    >>> from sk_recsys.utils._device import asynchronous
+    >>> asynchronous("cpu")
+    False
+    """
+    return torch.device(device).type != "cpu"
