@@ -15,9 +15,11 @@ HERE = Path(__file__).resolve().parent
 START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
-def _cell(value) -> str:
+def _cell(value, spec: str | None = None) -> str:
     if value is None:
         return "-"
+    if spec is not None:
+        return format(value, spec)
     if isinstance(value, float):
         return f"{value:.4f}" if abs(value) < 100 else f"{value:.1f}"
     return str(value).replace("|", "\\|")
@@ -41,15 +43,17 @@ def render_result(result: dict) -> str:
     if result.get("kind") in ("scale", "scale_memory"):
         return "\n".join(lines + render_scale(result))
     columns = result["columns"]
+    # A result may give a format spec per column ("formats": {"col": ".1f"}).
+    specs = result.get("formats", {})
+    text = ("library", "model", "variant")
     lines += [
         "",
         "| " + " | ".join(columns) + " |",
-        "|"
-        + "|".join("---" if c in ("library", "model") else "---:" for c in columns)
-        + "|",
+        "|" + "|".join("---" if c in text else "---:" for c in columns) + "|",
     ]
     for row in result["rows"]:
-        lines.append("| " + " | ".join(_cell(row.get(c)) for c in columns) + " |")
+        cells = (_cell(row.get(c), specs.get(c)) for c in columns)
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
