@@ -310,9 +310,7 @@ def test_accelerator_code_paths_train_the_same_model(monkeypatch, loss):
     assert all(type(v) is float for epoch in losses for v in epoch)
     assert losses == cpu.history[:, "batches", :, "train_loss"]
     assert forced.history[:, "train_loss"] == cpu.history[:, "train_loss"]
-    for a, b in zip(
-        forced.module_.parameters(), cpu.module_.parameters(), strict=True
-    ):
+    for a, b in zip(forced.module_.parameters(), cpu.module_.parameters(), strict=True):
         assert torch.equal(a, b)
 
 
