@@ -144,6 +144,9 @@ if accelerator.is_main_process:
             },
             f,
         )
+# A clean end: no process tears the group down while another still uses it.
+accelerator.wait_for_everyone()
+accelerator.end_training()
 """
 
 
