@@ -202,7 +202,7 @@ class KeyedPermutation:
     ``a = ceil(sqrt(n))`` and ``b = ceil(n / a)`` (the halves swap radices
     at each round and are combined by addition modulo their radix), and
     round keys drawn from torch's global generator. Fewer than ``a`` of the
-    ``a * b`` values lie outside ``range(n)``, a fraction under
+    ``a * b`` values lie outside ``range(n)``, a fraction of about
     ``1 / sqrt(n)``; those are encrypted again until they fall inside
     (cycle walking), which keeps it a permutation of ``range(n)`` and
     rarely takes more than one or two extra passes over a handful of
