@@ -37,6 +37,9 @@ catalog growing as ``n ** 0.66`` as MovieLens's does from 1M to 25M), then
   the part of the peak that depends on the data: the fit peak less the
   step's (``fit_peak_less_step_ratio``, ``fit_live_less_step_ratio``).
 
+Each phase's wall time (data, fit, ranking, ...) goes to stderr as it ends,
+so that a run stopped by a time limit shows where its time went.
+
 With ``--memory-only``, the plain torch loop of ``skorch_overhead.py`` is
 measured the same way in a process of its own, for reference
 (``plain_peak_mb``, ``plain_live_mb``, ``plain_gpu_peak_mb`` and their ratios
@@ -290,8 +293,24 @@ def _window(device, work, *args, live: bool):
     return result, peaks
 
 
+class _Progress:
+    """Prints each phase's wall time to stderr as it ends, so that a run
+    stopped by a time limit still shows where its time went."""
+
+    def __init__(self, n_rows: int):
+        self.label = f"{n_rows:,} rows"
+        self.began = time.perf_counter()
+
+    def __call__(self, phase: str) -> None:
+        now = time.perf_counter()
+        print(f"  {self.label}: {phase} {now - self.began:.1f} s", file=sys.stderr)
+        sys.stderr.flush()
+        self.began = now
+
+
 def measure(n_rows: int, args) -> dict:
     """One size, in this process."""
+    progress = _Progress(n_rows)
     common = {"n_factors": args.factors, "lr": 1e-3, "l2": 0.01}
     settings = {
         "loss": "bpr",
@@ -313,13 +332,16 @@ def measure(n_rows: int, args) -> dict:
     )
     warm.recommend(np.asarray(warm.users_), k=10)
     del warm, small
+    progress("warm-up")
     X, n_users, n_items = interactions(n_rows, device=args.device)
+    progress("data")
     model, fit = _window(
         args.device,
         MatrixFactorization(max_epochs=args.epochs, **settings).fit,
         X,
         live=args.memory_only,
     )
+    progress(f"fit, {args.epochs} epochs")
     parameters = sum(p.numel() * p.element_size() for p in model.module_.parameters())
     tensors = 2 * 4 * n_rows  # int32 users and items (implicit: no values)
     base_mb = (tensors + parameters) / MB
@@ -363,6 +385,7 @@ def measure(n_rows: int, args) -> dict:
         return time.perf_counter() - began
 
     rank_s, rank = _window(args.device, rank_all, model, live=False)
+    progress("ranking")
     del model
     gc.collect()
     # Sparse embedding gradients and SparseAdam: a step touches only the rows
@@ -372,6 +395,7 @@ def measure(n_rows: int, args) -> dict:
     sparse_s = statistics.median(list(sparse.history[1:, "dur"]))
     del sparse
     gc.collect()
+    progress("sparse=True fit")
 
     plain = plain_loop(
         X,
@@ -385,6 +409,7 @@ def measure(n_rows: int, args) -> dict:
         **common,
     )
     plain_s = statistics.median(plain[1:])
+    progress("plain loop")
     row = {
         "interactions": n_rows,
         "users": len(users),
@@ -662,9 +687,10 @@ def main():
             *(["--memory-only"] if args.memory_only else []),
             *extra,
         ]
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        # The child's progress and errors go straight to this stderr.
+        done = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
         if done.returncode:
-            sys.exit(f"size {size:,} failed:\n{done.stderr[-3000:]}")
+            sys.exit(f"size {size:,} failed (its error is above)")
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     rows = []
