@@ -293,6 +293,26 @@ def _window(device, work, *args, live: bool):
     return result, peaks
 
 
+def _shared(args) -> dict:
+    """The model settings our fit and the plain loop share."""
+    return {"n_factors": args.factors, "lr": 1e-3, "l2": 0.01}
+
+
+def _plain_epochs(X, y, n_users, n_items, args) -> list[float]:
+    """The plain torch loop's epoch times, with the fit's settings."""
+    return plain_loop(
+        X,
+        y,
+        loss="bpr",
+        n_users=n_users,
+        n_items=n_items,
+        batch_size=args.batch_size,
+        epochs=args.epochs,
+        device=args.device,
+        **_shared(args),
+    )
+
+
 class _Progress:
     """Prints each phase's wall time to stderr as it ends, so that a run
     stopped by a time limit still shows where its time went."""
@@ -311,14 +331,13 @@ class _Progress:
 def measure(n_rows: int, args) -> dict:
     """One size, in this process."""
     progress = _Progress(n_rows)
-    common = {"n_factors": args.factors, "lr": 1e-3, "l2": 0.01}
     settings = {
         "loss": "bpr",
         "n_negatives": 1,
         "batch_size": args.batch_size,
         "device": args.device,
         "random_state": 0,
-        **common,
+        **_shared(args),
     }
     # A warm-up fit of four full batches first: lazy imports, thread pools
     # and the allocator's pools for one step's activations are paid once per
@@ -397,17 +416,7 @@ def measure(n_rows: int, args) -> dict:
     gc.collect()
     progress("sparse=True fit")
 
-    plain = plain_loop(
-        X,
-        np.ones(n_rows, dtype=np.float32),
-        loss="bpr",
-        n_users=n_users,
-        n_items=n_items,
-        batch_size=args.batch_size,
-        epochs=args.epochs,
-        device=args.device,
-        **common,
-    )
+    plain = _plain_epochs(X, np.ones(n_rows, dtype=np.float32), n_users, n_items, args)
     plain_s = statistics.median(plain[1:])
     progress("plain loop")
     row = {
@@ -429,31 +438,15 @@ def measure(n_rows: int, args) -> dict:
 
 def measure_plain(n_rows: int, args) -> dict:
     """The plain torch loop's memory at one size, in this process: the same
-    windows as ``measure`` (a warm-up on four batches, then one epoch)."""
-
-    def run(X, y, n_users, n_items):
-        return plain_loop(
-            X,
-            y,
-            loss="bpr",
-            n_users=n_users,
-            n_items=n_items,
-            n_factors=args.factors,
-            lr=1e-3,
-            l2=0.01,
-            batch_size=args.batch_size,
-            epochs=1,
-            device=args.device,
-        )
-
+    windows as ``measure`` (a warm-up on four batches, then the epochs)."""
     # The ratings BPR ignores are made before each window, not counted.
     small, *shape = interactions(4 * args.batch_size, seed=1, device=args.device)
     ones = np.ones(len(small), dtype=np.float32)
-    _, step = _window(args.device, run, small, ones, *shape, live=True)
+    _, step = _window(args.device, _plain_epochs, small, ones, *shape, args, live=True)
     del small, ones
     X, *shape = interactions(n_rows, device=args.device)
     ones = np.ones(n_rows, dtype=np.float32)
-    _, fit = _window(args.device, run, X, ones, *shape, live=True)
+    _, fit = _window(args.device, _plain_epochs, X, ones, *shape, args, live=True)
     row = {"plain_step_peak_mb": step["peak_mb"], "plain_peak_mb": fit["peak_mb"]}
     if "live_mb" in fit:
         row |= {"plain_step_live_mb": step["live_mb"], "plain_live_mb": fit["live_mb"]}
