@@ -170,6 +170,9 @@ class RecommenderMixin:
     n_features_in_ : int
         Number of columns of the ``X`` seen in ``fit``.
 
+    A class may set ``_family`` (e.g. ``"neighbourhood"``, ``"neural"``,
+    ``"sequential"``): the family column of ``sk-recsys models``.
+
     Examples
     --------
     >>> import numpy as np

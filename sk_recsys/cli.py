@@ -1,6 +1,8 @@
 """The ``sk-recsys`` command: list registered models, evaluate them on a dataset.
 
-``sk-recsys models`` prints every registered model (plugins included).
+``sk-recsys models`` prints every registered model (plugins included):
+name, family, origin and a plain-text summary; ``--verbose`` shows each
+model's ``module:Class`` path instead of the summary.
 ``sk-recsys evaluate`` fits each model on a training split and prints a
 leaderboard of full-catalog ranking metrics with fit and ranking times.
 """
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import warnings
 from pathlib import Path
@@ -19,6 +22,46 @@ import pandas as pd
 __all__ = ["main"]
 
 _DATASETS = ("synthetic", "movielens-100k")
+
+
+#: The widest line ``sk-recsys models`` prints (an 100-column terminal).
+_WIDTH = 100
+
+# reStructuredText inline markup and the plain text it stands for.
+_ROLE = re.compile(r":[\w:.-]+:`([^`]+)`")
+_MARKUP = [
+    (re.compile(r"``([^`]+)``"), r"\1"),  # ``literal``
+    (re.compile(r"`([^`<]+?)\s*(?:<[^>]*>)?`_{0,2}"), r"\1"),  # `link <url>`_
+    (re.compile(r"\*\*([^*]+)\*\*"), r"\1"),  # **strong**
+    (re.compile(r"\*([^*\s][^*]*)\*"), r"\1"),  # *emphasis*
+]
+
+
+def _role(match) -> str:
+    """``:class:`~a.B``` -> ``B``; ``:ref:`text <label>``` -> ``text``."""
+    text = match.group(1)
+    if "<" in text:
+        return text.split("<", 1)[0].strip()
+    if text.startswith("~"):
+        return text[1:].rsplit(".", 1)[-1]
+    return text
+
+
+def _plain(text: str) -> str:
+    """A docstring's reStructuredText line as plain text.
+
+    >>> _plain("Factorise, ``min |R - U V^T|^2``, see :class:`~sk_recsys.models.EASE`.")
+    'Factorise, min |R - U V^T|^2, see EASE.'
+    """
+    text = _ROLE.sub(_role, text)
+    for pattern, replacement in _MARKUP:
+        text = pattern.sub(replacement, text)
+    return " ".join(text.split())
+
+
+def _family(model) -> str:
+    """The model's ``_family`` class attribute (``"-"`` when it has none)."""
+    return str(getattr(type(model), "_family", "") or "-")
 
 
 def _models_table() -> pd.DataFrame:
@@ -39,12 +82,40 @@ def _models_table() -> pd.DataFrame:
         rows.append(
             {
                 "name": name,
-                "class": target,
+                "family": _family(model),
                 "origin": "built-in" if name in _BUILTINS else "plugin",
-                "summary": doc[0] if doc else "",
+                "summary": _plain(doc[0]) if doc else "",
+                "class": target,
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["name", "family", "origin", "summary", "class"])
+
+
+def _format_table(table: pd.DataFrame, width: int = _WIDTH) -> str:
+    """Left-aligned columns; the last one is cut (``...``) to fit ``width``."""
+    columns = list(table.columns)
+    cells = [[str(value) for value in row] for row in table.itertuples(index=False)]
+    widths = [
+        max([len(column), *(len(row[i]) for row in cells)])
+        for i, column in enumerate(columns)
+    ]
+    room = width - sum(widths[:-1]) - 2 * (len(columns) - 1)
+    widths[-1] = max(min(widths[-1], room), len(columns[-1]))
+
+    def line(values):
+        *head, last = values
+        if len(last) > widths[-1]:
+            last = last[: widths[-1] - 3].rstrip() + "..."
+        parts = [value.ljust(w) for value, w in zip(head, widths, strict=False)]
+        return "  ".join([*parts, last]).rstrip()
+
+    return "\n".join([line(columns), *(line(row) for row in cells)])
+
+
+def _print_models(verbose: bool = False) -> None:
+    table = _models_table()
+    shown = ["name", "family", "origin", "class" if verbose else "summary"]
+    print(_format_table(table[shown]))
 
 
 def _load(args):
@@ -176,7 +247,13 @@ def _parser() -> argparse.ArgumentParser:
         description="scikit-learn compatible recommender systems.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("models", help="list every registered model")
+    models = commands.add_parser("models", help="list every registered model")
+    models.add_argument(
+        "--verbose",
+        "-v",
+        action="store_true",
+        help="show each model's module:Class path instead of its summary",
+    )
     evaluate = commands.add_parser(
         "evaluate", help="fit models and print a ranking leaderboard"
     )
@@ -243,8 +320,7 @@ def main(argv=None) -> int:
     """
     args = _parser().parse_args(argv)
     if args.command == "models":
-        table = _models_table()
-        print(table.to_string(index=False))
+        _print_models(verbose=args.verbose)
         return 0
     if args.k < 1:
         raise SystemExit("sk-recsys: --k must be a positive integer.")

@@ -18,6 +18,53 @@ def test_models_lists_every_registered_model(capsys):
     assert "built-in" in out
 
 
+def test_models_prints_a_left_aligned_plain_text_table_within_100_columns(capsys):
+    from sk_recsys.plugins import available_models
+
+    assert main(["models"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "family", "origin", "summary"]
+    assert all(len(line) <= 100 for line in lines)
+    # Left-aligned: every row starts with its name, and every column starts
+    # where its header does.
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert set(rows) == set(available_models())
+    for header in ("family", "origin", "summary"):
+        start = lines[0].index(header)
+        assert all(line[start - 2 : start] == "  " for line in lines[1:])
+        assert all(line[start] != " " for line in lines[1:])
+    mf = rows["mf"]
+    assert "``" not in "".join(lines)
+    assert "factorisation" in mf and "min |R - U V^T|^2" in mf
+    assert rows["item_knn"].split()[1] == "neighbourhood"
+    assert rows["toprated"].split()[1:3] == ["baseline", "plugin"]
+
+
+def test_models_verbose_shows_module_paths(capsys):
+    assert main(["models", "--verbose"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["name", "family", "origin", "class"]
+    rows = {line.split()[0]: line.split()[-1] for line in lines[1:]}
+    assert rows["mf"] == "sk_recsys.models.mf:MatrixFactorization"
+    assert rows["toprated"] == "sk_recsys_toprated.model:TopRated"
+    assert all(len(line) <= 100 for line in lines)
+
+
+def test_plain_summaries_drop_restructuredtext_and_long_ones_are_cut():
+    from sk_recsys.cli import _format_table, _plain
+
+    assert _plain(":class:`~sk_recsys.models.EASE` or :func:`f`, *fast*") == (
+        "EASE or f, fast"
+    )
+    assert _plain("see `the paper <https://x.org>`_ and **this**") == (
+        "see the paper and this"
+    )
+    table = pd.DataFrame({"name": ["a"], "summary": ["word " * 40]})
+    out = _format_table(table, width=30).splitlines()
+    assert all(len(line) <= 30 for line in out)
+    assert out[1].endswith("...")
+
+
 def test_evaluate_prints_a_leaderboard_sorted_by_ndcg(capsys, tmp_path):
     output = tmp_path / "board.json"
     status = main(

@@ -98,3 +98,43 @@ def test_expected_failures_are_skipped_by_name():
             "check_unknown_users": "demonstration",
         },
     )
+
+
+class GrowsParamsInFit(MatrixFactorization):
+    """Breaks the parameter-set rule: fit adds a callback that get_params lists."""
+
+    def initialize_callbacks(self):
+        from skorch.callbacks import EpochTimer
+
+        super().initialize_callbacks()
+        self.callbacks_.append(("late_timer", EpochTimer()))
+        return self
+
+
+def test_the_kit_catches_parameters_that_appear_in_fit():
+    with pytest.raises(
+        AssertionError, match=r"check_params_after_fit.*callbacks__late_timer"
+    ):
+        check_recommender(GrowsParamsInFit(n_factors=4, max_epochs=1))
+
+
+@pytest.mark.parametrize("name", ["mf", "neumf", "dmf", "content", "hybrid", "multitask"])
+def test_fitted_neural_model_and_its_clone_have_the_same_parameters(name):
+    from sklearn.base import clone
+
+    from sk_recsys.datasets import make_interactions
+
+    data = make_interactions(
+        n_users=30, n_items=20, interactions_per_user=6, random_state=0
+    )
+    model = get_model(name).set_params(max_epochs=1)
+    fresh = set(model.get_params())
+    assert "callbacks__finite_loss_guard" in fresh
+    fit_params = {}
+    if name in ("content", "hybrid"):
+        fit_params["item_features"] = data.item_features
+    model.fit(data.X, data.y, **fit_params)
+    assert set(model.get_params()) == fresh
+    assert set(clone(model).get_params()) == fresh
+    # A grid over the guard's setting applies to a fresh estimator too.
+    clone(model).set_params(callbacks__finite_loss_guard=None)

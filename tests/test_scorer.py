@@ -1,5 +1,7 @@
 """Full-catalog ranking scorers, and their use in sklearn model selection."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -114,7 +116,8 @@ def test_a_refit_model_is_scored_afresh(split):
     model = ItemKNN().fit(X_train, y_train)
     first = get_scorer("ndcg@10")(model, X_test)
     model.fit(X_test, None)  # now the held-out rows are "seen" and masked
-    assert get_scorer("ndcg@10")(model, X_test) != first
+    with pytest.warns(UserWarning, match="training interaction"):
+        assert get_scorer("ndcg@10")(model, X_test) != first
 
 
 def test_get_scorer_names():
@@ -177,3 +180,20 @@ def test_grid_search_over_a_pipeline_that_keeps_the_ids_first():
     assert get_scorer("ndcg@10")(pipe, X_test) == pytest.approx(
         get_scorer("ndcg@10")(direct, X_test)
     )
+
+
+def test_score_on_the_training_rows_warns_that_they_are_excluded():
+
+    data = make_interactions(n_users=30, n_items=20, random_state=0)
+    X_train, X_test = train_test_split(data.X, test_size=0.25, random_state=0)
+    model = ItemKNN().fit(X_train)
+    with pytest.warns(UserWarning, match="exclude_seen") as caught:
+        assert model.score(X_train) == 0.0
+    assert caught[0].filename == __file__  # points at the caller's line
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert model.score(X_test) > 0
+        # One held-out row among training rows: a real evaluation, no warning.
+        model.score(pd.concat([X_train, X_test.iloc[:1]]))
+        # Without the exclusion, the training rows are what it ranks.
+        assert make_ranking_scorer("ndcg", exclude_seen=False)(model, X_train) > 0

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 import re
+import warnings
 import weakref
 from typing import NamedTuple
 
@@ -34,6 +35,7 @@ from ..data import (
     mask_entries,
     matrix_rows,
 )
+from ..utils._warnings import outside_stacklevel
 from ._ranking import (
     TOP_K_METRICS,
     _mean_of_rows,
@@ -136,6 +138,8 @@ def _evaluate(model, rows, depth, relevance_threshold, exclude_seen) -> _Evaluat
     )
     depth = min(depth, n_columns)
     user_index = pd.Index(np.asarray(model.users_))
+    if exclude_seen:
+        _warn_if_all_seen(model, user_index, rows.users[relevant], item_cols)
     parts = []
     step = max(1, _CHUNK_CELLS // max(n_columns, 1))
     for start in range(0, len(users), step):
@@ -170,6 +174,31 @@ def _evaluate(model, rows, depth, relevance_threshold, exclude_seen) -> _Evaluat
             torch.zeros(0, dtype=torch.float64),
         )
     return _Evaluation(hits, n_rel, auc, depth, n_columns)
+
+
+def _warn_if_all_seen(model, user_index, users, item_cols) -> None:
+    """Warn when every relevant row is one of the model's training pairs.
+
+    Those items are hidden from the ranking (``exclude_seen``), so every
+    metric is 0: the commonest cause is scoring the data the model was
+    fitted on.
+    """
+    if not len(users):
+        return
+    codes = lookup_ids(user_index, users)
+    known = (codes >= 0) & (item_cols < model.n_items_)
+    if not known.all():
+        return
+    seen = np.asarray(sp.csr_matrix(model.interactions_)[codes, item_cols]).ravel()
+    if (seen != 0).all():
+        warnings.warn(
+            f"Every relevant row of X is a training interaction of this "
+            f"{type(model).__name__}, and exclude_seen=True hides each user's "
+            "training items from the ranking, so the score is 0: score held-out "
+            "rows, or build the scorer with exclude_seen=False.",
+            UserWarning,
+            stacklevel=outside_stacklevel(),
+        )
 
 
 def _cached_evaluation(estimator, X, y, k, relevance_threshold, exclude_seen):

@@ -271,10 +271,17 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
             )
 
-    def get_default_callbacks(self):
-        """skorch's default callbacks and the divergence guard."""
+    @property
+    def _default_callbacks(self):
+        """skorch's default callbacks and the divergence guard.
+
+        Defined where skorch defines its own defaults (not by overriding
+        ``get_default_callbacks``), so that ``get_params()`` lists
+        ``callbacks__finite_loss_guard`` before ``fit`` as after it, and a
+        fitted model and its clone have the same parameter names.
+        """
         return [
-            *super().get_default_callbacks(),
+            *super()._default_callbacks,
             ("finite_loss_guard", FiniteLossGuard()),
         ]
 

@@ -93,6 +93,8 @@ class BayesianMF(RecommenderMixin, BaseEstimator):
     True
     """
 
+    _family = "factorisation"
+
     _parameter_constraints = {
         "n_factors": [Interval(numbers.Integral, 1, None, closed="left")],
         "n_samples": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -101,6 +101,8 @@ class ContentRecommender(SideInformationMixin, NeuralRecommender):
     (1, 3)
     """
 
+    _family = "content"
+
     _skorch_defaults = {"lr": 3e-3}
 
     _parameter_constraints = {

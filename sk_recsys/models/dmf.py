@@ -57,6 +57,8 @@ class DeepMF(NeuralRecommender):
     (1, 3)
     """
 
+    _family = "neural"
+
     # Validation NDCG on MovieLens-100K peaks within ten epochs; longer
     # training overfits (see benchmarks/README.md).
     _skorch_defaults = {"max_epochs": 8}

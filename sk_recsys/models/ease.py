@@ -62,6 +62,8 @@ class EASE(RecommenderMixin, BaseEstimator):
     [['jam']]
     """
 
+    _family = "linear"
+
     _parameter_constraints = {
         "l2": [Interval(numbers.Real, 0, None, closed="neither")],
         "binarize": ["boolean"],

@@ -66,6 +66,8 @@ class HybridRecommender(SideInformationMixin, NeuralRecommender):
     (1, 3)
     """
 
+    _family = "hybrid"
+
     _skorch_defaults = {"lr": 3e-3}
 
     _parameter_constraints = {

@@ -98,6 +98,8 @@ def _means(matrix: sp.csr_matrix, axis: int) -> np.ndarray:
 
 
 class _NeighbourhoodModel(RecommenderMixin, BaseEstimator):
+    _family = "neighbourhood"
+
     _parameter_constraints = {
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "shrinkage": [Interval(numbers.Real, 0, None, closed="left")],

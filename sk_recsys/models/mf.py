@@ -151,6 +151,8 @@ class MatrixFactorization(NeuralRecommender):
     True
     """
 
+    _family = "factorisation"
+
     _skorch_defaults = {"lr": 3e-3, "max_epochs": 30}
 
     _parameter_constraints = {

@@ -66,6 +66,8 @@ class MultiTaskRecommender(SideInformationMixin, NeuralRecommender):
     True
     """
 
+    _family = "multi-task"
+
     _skorch_defaults = {"lr": 3e-3}
 
     _parameter_constraints = {

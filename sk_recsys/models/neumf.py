@@ -57,6 +57,8 @@ class NeuMF(NeuralRecommender):
     (1, 3)
     """
 
+    _family = "neural"
+
     _skorch_defaults = {"max_epochs": 30}
 
     _parameter_constraints = {

@@ -34,6 +34,8 @@ class Popularity(RecommenderMixin, BaseEstimator):
     ([['jam']], [[1.0]])
     """
 
+    _family = "baseline"
+
     def fit(self, X, y=None, *, item_features=None, user_features=None):
         """Count the distinct users of each item.
 

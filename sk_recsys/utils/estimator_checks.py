@@ -337,6 +337,27 @@ def check_persistence(estimator, data):
         np.testing.assert_allclose(scores, scores2, err_msg=f"{name} changed scores")
 
 
+def check_params_after_fit(estimator, data):
+    """get_params() names the same parameters unfitted, fitted, cloned, unpickled."""
+    fresh = type(estimator)(**estimator.get_params(deep=False))
+    expected = set(estimator.get_params())
+    _fit(estimator, data.X_train, data.y_train)
+    for name, model in (
+        ("a freshly constructed model", fresh),
+        ("the fitted model", estimator),
+        ("a clone of the fitted model", clone(estimator)),
+        ("the fitted model after pickling", pickle.loads(pickle.dumps(estimator))),
+    ):
+        keys = set(model.get_params())
+        if keys != expected:
+            added, lost = sorted(keys - expected), sorted(expected - keys)
+            raise AssertionError(
+                f"get_params() of {name} differs from the unfitted model's "
+                f"(added {added}, lost {lost}): fit must not change which "
+                "parameters an estimator has"
+            )
+
+
 def check_grid_search(estimator, data):
     """GridSearchCV with ranking scorers and a UserKFold split runs."""
     from ..metrics import get_scorer
@@ -441,6 +462,7 @@ _CHECKS = [
     check_string_ids,
     check_reproducible,
     check_persistence,
+    check_params_after_fit,
     check_grid_search,
     check_pipeline,
     check_item_features,
@@ -459,7 +481,9 @@ def check_recommender(estimator, *, expected_failed_checks=None):
     shapes and semantics (best first, seen items excluded, candidates,
     padding, unknown users and items, ``history``), one-sentence
     ``ValueError`` on bad input, untouched inputs, string ids,
-    reproducibility under ``random_state``, pickle and deepcopy,
+    reproducibility under ``random_state``, pickle and deepcopy, the same
+    ``get_params()`` names for a fresh, a fitted, a cloned and an unpickled
+    model,
     ``GridSearchCV`` with ranking scorers and ``UserKFold``, a ``Pipeline``,
     items only in ``item_features`` (cold items) joining the catalog,
     ``explain`` when the model has it, and scikit-learn's own estimator

@@ -42,6 +42,9 @@ class TopRated(RecommenderMixin, BaseEstimator):
     [['tea', 'jam']]
     """
 
+    #: Shown in the family column of ``sk-recsys models``.
+    _family = "baseline"
+
     _parameter_constraints = {
         "damping": [Interval(numbers.Real, 0, None, closed="left")],
     }
