@@ -118,7 +118,9 @@ def test_the_kit_catches_parameters_that_appear_in_fit():
         check_recommender(GrowsParamsInFit(n_factors=4, max_epochs=1))
 
 
-@pytest.mark.parametrize("name", ["mf", "neumf", "dmf", "content", "hybrid", "multitask"])
+@pytest.mark.parametrize(
+    "name", ["mf", "neumf", "dmf", "content", "hybrid", "multitask"]
+)
 def test_fitted_neural_model_and_its_clone_have_the_same_parameters(name):
     from sklearn.base import clone
 
