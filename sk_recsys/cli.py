@@ -24,7 +24,7 @@ __all__ = ["main"]
 _DATASETS = ("synthetic", "movielens-100k")
 
 
-#: The widest line ``sk-recsys models`` prints (an 100-column terminal).
+#: The widest line ``sk-recsys models`` prints (a 100-column terminal).
 _WIDTH = 100
 
 # reStructuredText inline markup and the plain text it stands for.
