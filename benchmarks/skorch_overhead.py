@@ -42,6 +42,14 @@ def synthetic_rows(n_rows, n_users, n_items, seed=0):
     return np.column_stack([users, items]), ratings
 
 
+def add_shape_arguments(parser) -> None:
+    """``--rows``, ``--users``, ``--items``, ``--factors``: the 1M-row default."""
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--users", type=int, default=20_000)
+    parser.add_argument("--items", type=int, default=5_000)
+    parser.add_argument("--factors", type=int, default=64)
+
+
 def _sync(device):
     if torch.device(device).type == "cuda":
         torch.cuda.synchronize()
@@ -112,10 +120,7 @@ def wrapped(X, y, *, loss, n_factors, lr, l2, batch_size, epochs, device):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--items", type=int, default=5_000)
-    parser.add_argument("--factors", type=int, default=64)
+    add_shape_arguments(parser)
     parser.add_argument(
         "--epochs", type=int, default=4, help="timed epochs + 1 warm-up"
     )

@@ -27,25 +27,19 @@ import pstats
 import statistics
 import time
 
-import numpy as np
 import pandas as pd
 import torch
 from _common import write_result
+from skorch_overhead import add_shape_arguments, synthetic_rows
 
 from sk_recsys.models import MatrixFactorization
 
 
 def synthetic_frame(n_rows, n_users, n_items, seed=0) -> pd.DataFrame:
-    """Integer-id rows; items Zipf(1)-skewed, ratings 1-5 (the issue's data)."""
-    rng = np.random.default_rng(seed)
-    weights = 1.0 / np.arange(1, n_items + 1)
-    return pd.DataFrame(
-        {
-            "user": rng.integers(0, n_users, n_rows),
-            "item": rng.choice(n_items, n_rows, p=weights / weights.sum()),
-            "rating": rng.integers(1, 6, n_rows).astype(np.float64),
-        }
-    )
+    """``skorch_overhead.synthetic_rows`` (Zipf(1) items, ratings 1-5) as the
+    DataFrame with integer ids that a user would hand to ``fit``."""
+    X, y = synthetic_rows(n_rows, n_users, n_items, seed)
+    return pd.DataFrame({"user": X[:, 0], "item": X[:, 1], "rating": y})
 
 
 class _HandModel(torch.nn.Module):
@@ -115,10 +109,7 @@ def _timed(fn, df, **kwargs) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--users", type=int, default=20_000)
-    parser.add_argument("--items", type=int, default=5_000)
-    parser.add_argument("--factors", type=int, default=64)
+    add_shape_arguments(parser)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--l2", type=float, default=0.0)
