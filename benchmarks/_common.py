@@ -30,6 +30,7 @@ def machine() -> dict:
         "gpu": gpu,
         "python": platform.python_version(),
         "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
         "platform": platform.platform(),
     }
 

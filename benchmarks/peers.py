@@ -8,7 +8,9 @@ computed by the suite, with our metric code, for every library alike.
 
 Libraries: ``sk_recsys`` (any registered model, by registry name), and the
 peers ``implicit`` (ALS, BPR), ``surprise`` (SVD, SVD++, KNNBaseline),
-``skrecsys`` (ItemKNN, EASE, BPR, SLIM), ``cornac`` (BPR, NeuMF, VAECF, ...)
+``skrecsys`` (ItemKNN, EASE, BPR, SLIM, and the sequential HSTU and
+Mamba4Rec, which read each user's training rows ordered by the fold's
+``time`` column), ``cornac`` (BPR, NeuMF, VAECF, ...)
 and ``lightfm``. A peer that is not installed is skipped with a note.
 """
 
@@ -137,9 +139,11 @@ class Ours(_Adapter):
         from sk_recsys.metrics import get_scorer, rmse
         from sk_recsys.models import NeuralRecommender
 
-        X = fold.train[["user", "item"]]
         y = fold.train["value"].to_numpy() if self.protocol == "rating" else None
         model = get_model(self.estimator, **self.params)
+        # Sequential models read X's third column as the time.
+        timed = "time_column" in model.get_params() and "time" in fold.train
+        X = fold.train[["user", "item", "time"] if timed else ["user", "item"]]
         self.description_ = repr(model).replace("\n", " ")
         neural = isinstance(model, NeuralRecommender)
         name = None
@@ -242,25 +246,60 @@ class Surprise(_Adapter):
 
 
 class SkRecsys(_Adapter):
-    """skrecsys recommenders; full scores from ``predict`` over all pairs."""
+    """skrecsys recommenders; full scores from ``predict`` over all pairs.
+
+    The sequential models of ``skrecsys.nn`` (HSTU, Mamba4Rec) take a user's
+    history as that user's rows in the order given, so they are fitted on the
+    training rows sorted by the fold's ``time`` column (stable: ties keep row
+    order, the rule the leave-last-out split uses); they score a user from
+    the history fitted. Their loss per epoch, epochs run and mean epoch time
+    (fit time / epochs) come back as the learning curve.
+    """
 
     library_module = "skrecsys"
     _BLOCK_PAIRS = 2_000_000
+    _SEQUENTIAL = ("HSTU", "Mamba4Rec")
+    _SEEDED = ("BayesianPersonalizedRanking", *_SEQUENTIAL)
 
     def fit(self, fold, *, learning_curve=False):
         self._check_protocol("ranking")
         from skrecsys import recommendation
 
         params = dict(self.params)
-        if self.estimator == "BayesianPersonalizedRanking":
+        if self.estimator in self._SEEDED:
             params.setdefault("random_state", 0)
-        self.model_ = getattr(recommendation, self.estimator)(**params)
-        self.model_.fit(fold.train[["user", "item"]].to_numpy())
+        train = fold.train
+        if self.estimator in self._SEQUENTIAL:
+            if "time" not in train:
+                raise ValueError(
+                    f"skrecsys {self.estimator} reads each user's history in time "
+                    "order; use it on a leave-last-out dataset (a time column)."
+                )
+            from skrecsys import nn
+
+            self.model_ = getattr(nn, self.estimator)(**params)
+            train = train.iloc[np.argsort(train["time"].to_numpy(), kind="stable")]
+        else:
+            self.model_ = getattr(recommendation, self.estimator)(**params)
+        start = time.perf_counter()
+        self.model_.fit(train[["user", "item"]].to_numpy())
+        fit_s = time.perf_counter() - start
         self.n_items_ = fold.n_items
         known = np.zeros(fold.n_items, dtype=bool)
         known[np.asarray(self.model_.item_ids_, dtype=np.int64)] = True
         self.known_items_ = np.flatnonzero(known)
-        return None
+        if self.estimator not in self._SEQUENTIAL:
+            return None
+        fitted = self.model_.get_params()
+        n_iter = int(self.model_.n_iter_)
+        return {
+            "epoch": list(range(1, n_iter + 1)),
+            "train_loss": [float(v) for v in self.model_.loss_curve_],
+            "n_iter": n_iter,
+            "mean_epoch_s": fit_s / n_iter if n_iter else None,
+            "n_factors": int(fitted["n_factors"]),
+            "max_sequence_length": int(fitted["max_sequence_length"]),
+        }
 
     def score_users(self, users):
         scores = np.full((len(users), self.n_items_), -np.inf)

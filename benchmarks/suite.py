@@ -18,6 +18,12 @@ Protocols
     it is ranked, training items excluded, and the user's test items are
     relevant (test items absent from training stay relevant but cannot be
     ranked, which costs every model the same).
+
+    A ranking dataset with ``holdout = "leave-last-out"`` is a next-item
+    task: each user's latest row by timestamp (ties broken by row order) is
+    the test item, and the fold keeps a ``time`` column so that sequential
+    models can order each user's history. :func:`validation_fold` carves a
+    validation split from its training rows by the same rule, for tuning.
 ``rating``
     Explicit ratings: fit on the training ratings, predict the test pairs,
     RMSE and MAE (predictions clipped to the rating scale), per fold and
@@ -44,7 +50,14 @@ from . import _common, peers
 HERE = Path(__file__).resolve().parent
 CONFIG = HERE / "suite.toml"
 SUITE_RESULTS = _common.RESULTS / "suite"
-RANKING_METRICS = ("ndcg@10", "precision@10", "recall@10", "map@10", "auc")
+RANKING_METRICS = (
+    "ndcg@10",
+    "precision@10",
+    "recall@10",
+    "map@10",
+    "hit_rate@10",
+    "auc",
+)
 RATING_METRICS = ("rmse", "mae")
 # Test users scored per block: bounds the dense (users x items) score matrix.
 _USER_BLOCK = 2048
@@ -55,7 +68,9 @@ class Fold:
     """One train/test split, encoded: users and items are 0..n-1 indices."""
 
     name: str
-    train: pd.DataFrame  # columns user, item, value (rating or count)
+    # Columns user, item, value (rating or count), and time (Unix seconds) for
+    # the leave-last-out datasets.
+    train: pd.DataFrame
     test: pd.DataFrame
     n_users: int
     n_items: int
@@ -97,7 +112,7 @@ def load_config(path: Path = CONFIG) -> dict:
 def _encode(train: pd.DataFrame, test: pd.DataFrame, name: str) -> Fold:
     """Index users and items of the training rows; test rows keep the users known
     in training, and test items unknown to training get indices past the catalog
-    (relevant, never rankable)."""
+    (relevant, never rankable). A ``time`` column, when present, is kept."""
     users = pd.Index(pd.unique(train["user"]))
     items = pd.Index(pd.unique(train["item"]))
     test = test[test["user"].isin(users)]
@@ -117,13 +132,19 @@ def _encode(train: pd.DataFrame, test: pd.DataFrame, name: str) -> Fold:
             "value": test["value"].to_numpy(np.float32),
         }
     )
+    if "time" in train:
+        encoded_train["time"] = train["time"].to_numpy()
+        encoded_test["time"] = test["time"].to_numpy()
     return Fold(name, encoded_train, encoded_test, len(users), len(items))
 
 
-def _frame(users, items, values) -> pd.DataFrame:
-    return pd.DataFrame(
+def _frame(users, items, values, times=None) -> pd.DataFrame:
+    frame = pd.DataFrame(
         {"user": np.asarray(users), "item": np.asarray(items), "value": values}
     )
+    if times is not None:
+        frame["time"] = np.asarray(times)
+    return frame
 
 
 def _user_split(frame: pd.DataFrame, test_size: float, seed: int):
@@ -132,6 +153,48 @@ def _user_split(frame: pd.DataFrame, test_size: float, seed: int):
 
     return train_test_split(
         frame, test_size=test_size, strategy="user", random_state=seed
+    )
+
+
+def _leave_last_out(frame: pd.DataFrame):
+    """Each user's latest row by ``time`` to test, ties broken by row order.
+
+    Our ``LeaveLastOut(n=1, time_column=2)`` on ``[user, item, time]``: a user
+    with a single row keeps it for training.
+    """
+    from sk_recsys.model_selection import LeaveLastOut
+
+    rows = frame[["user", "item", "time"]]
+    train, test = next(LeaveLastOut(n=1, time_column=2).split(rows))
+    return frame.iloc[train], frame.iloc[test]
+
+
+def validation_fold(fold: Fold) -> Fold:
+    """A validation fold carved from ``fold.train`` by the leave-last-out rule.
+
+    Each user's latest training row (by ``time``, ties broken by row order)
+    is validation, the rest train; a user with one training row stays
+    train-only. The fold keeps ``fold``'s user and item indices, so a model
+    tuned on it scores in the same index space (an item seen only in
+    validation rows stays in the catalog, without training rows).
+
+    Raises
+    ------
+    ValueError
+        If ``fold`` has no ``time`` column (not a leave-last-out dataset).
+    """
+    if "time" not in fold.train:
+        raise ValueError(
+            f"Fold {fold.name!r} has no time column; validation_fold needs a "
+            "leave-last-out dataset."
+        )
+    train, valid = _leave_last_out(fold.train)
+    return Fold(
+        f"{fold.name}-validation",
+        train.reset_index(drop=True),
+        valid.reset_index(drop=True),
+        fold.n_users,
+        fold.n_items,
     )
 
 
@@ -157,7 +220,7 @@ def load_folds(spec: dict, home: Path | None) -> list[Fold]:
                 )
             return folds
         X, y = load_movielens(spec["variant"], data_home=home, return_X_y=True)
-        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], y)
+        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], y, X.iloc[:, 2])
     elif source == "lastfm":
         from sk_recsys.datasets import load_lastfm
 
@@ -172,6 +235,14 @@ def load_folds(spec: dict, home: Path | None) -> list[Fold]:
         frame = _frame(X.iloc[:, 0], X.iloc[:, 1], np.ones(len(X), np.float32))
     else:
         raise ValueError(f"Unknown dataset source {source!r} in the configuration.")
+    holdout = spec.get("holdout", "user")
+    if holdout == "leave-last-out":
+        if "time" not in frame:
+            raise ValueError(f"Dataset source {source!r} has no timestamps.")
+        return [_encode(*_leave_last_out(frame), "leave-last-out")]
+    if holdout != "user":
+        raise ValueError(f"Unknown holdout {holdout!r} in the configuration.")
+    frame = frame.drop(columns="time", errors="ignore")
     train, test = _user_split(frame, spec.get("test_size", 0.2), spec.get("seed", 0))
     if spec.get("eval_users"):
         # Large sets: score a seeded sample of the test users (still the full
@@ -200,6 +271,7 @@ def evaluate_ranking(score_users, fold: Fold) -> dict:
         "precision@10": metrics.precision_at_k,
         "recall@10": metrics.recall_at_k,
         "map@10": metrics.map_at_k,
+        "hit_rate@10": metrics.hit_rate_at_k,
     }
     seen = fold.train_matrix()
     test_users = np.unique(fold.test["user"])

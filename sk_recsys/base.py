@@ -54,7 +54,7 @@ from .data import (
 )
 from .metrics._ranking import check_k
 
-__all__ = ["FitData", "RecommenderMixin", "explanation_frame"]
+__all__ = ["FitData", "History", "RecommenderMixin", "explanation_frame"]
 
 
 class FitData(NamedTuple):
@@ -71,18 +71,66 @@ class FitData(NamedTuple):
         Ratings or weights, ``None`` for implicit feedback.
     held_out : FitData or None
         The rows a ``holdout`` kept out of training (validation), if any.
+    times : ndarray of int64, shape (n_interactions,) or None
+        Order of each row within its user's sequence (dense ranks of the
+        time column; ties keep row order), for sequential models; else None.
     """
 
     users: np.ndarray
     items: np.ndarray
     y: np.ndarray | None
     held_out: FitData | None = None
+    times: np.ndarray | None = None
 
     def subset(self, rows) -> FitData:
         """The rows selected by a boolean mask or an index array."""
         return FitData(
-            self.users[rows], self.items[rows], None if self.y is None else self.y[rows]
+            self.users[rows],
+            self.items[rows],
+            None if self.y is None else self.y[rows],
+            times=None if self.times is None else self.times[rows],
         )
+
+
+class History:
+    """The ``history=`` argument of ``recommend``, encoded for one call.
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix of shape (n_users, n_items_)
+        Summed weight of each history item per user (what bag-of-items
+        models fold in, and what ``exclude_seen`` hides).
+    indptr : ndarray of int64, shape (n_users + 1,)
+    items : ndarray of int64
+        Item indices of every user's history in the order given (repeats
+        kept; items unknown to the model dropped): user ``r``'s sequence is
+        ``items[indptr[r]:indptr[r + 1]]``, oldest first. Sequential models
+        read it.
+    """
+
+    def __init__(self, matrix: sp.csr_matrix, indptr: np.ndarray, items: np.ndarray):
+        self.matrix = matrix
+        self.indptr = indptr
+        self.items = items
+
+    def __len__(self) -> int:
+        return self.matrix.shape[0]
+
+    def rows(self, chunk: slice) -> History:
+        """The histories of the users in ``chunk`` (a slice of rows)."""
+        start, stop, _ = chunk.indices(len(self))
+        bounds = self.indptr[start : stop + 1]
+        return History(
+            self.matrix[chunk], bounds - bounds[0], self.items[bounds[0] : bounds[-1]]
+        )
+
+    def sequence(self, row: int) -> np.ndarray:
+        """Item indices of row ``row``'s history, oldest first."""
+        return self.items[self.indptr[row] : self.indptr[row + 1]]
+
+    def lengths(self) -> np.ndarray:
+        """Number of history items of each row."""
+        return np.diff(self.indptr)
 
 
 def _as_tensor(scores) -> torch.Tensor:
@@ -316,23 +364,24 @@ class RecommenderMixin:
         )
         return popularity.expand(n_rows, -1).clone()
 
-    def _user_scores(self, codes: np.ndarray, history=None) -> torch.Tensor:
+    def _user_scores(self, codes: np.ndarray, history: History | None = None):
         """Scores of every item for one chunk of users (unknown: -1).
 
         Rows with a history are folded in where the model supports it; other
-        unknown users get the popularity ranking.
+        unknown users get the popularity ranking. Returns a float tensor of
+        shape ``(len(codes), n_items_)``.
         """
         known = codes >= 0
         with_history = (
             np.zeros(len(codes), dtype=bool)
             if history is None
-            else np.diff(history.indptr) > 0
+            else np.diff(history.matrix.indptr) > 0
         )
         parts = {}
         if with_history.any():
             rows = (
                 matrix_rows(self.interactions_, codes[with_history])
-                + history[with_history]
+                + history.matrix[with_history]
             )
             folded = self._score_history(sp.csr_matrix(rows))
             if folded is not None:
@@ -351,8 +400,8 @@ class RecommenderMixin:
             scores[torch.from_numpy(mask).to(device)] = part.to(device)
         return scores
 
-    def _history_matrix(self, history, users: np.ndarray) -> sp.csr_matrix | None:
-        """CSR (len(users), n_items_) of the ``history=`` argument of recommend."""
+    def _parse_history(self, history, users: np.ndarray) -> History | None:
+        """The ``history=`` argument of recommend, encoded for ``users``."""
         if history is None:
             return None
         if isinstance(history, dict):
@@ -388,7 +437,11 @@ class RecommenderMixin:
             row_ids.extend([row] * (len(item_ids) - len(row_ids)))
         shape = (len(users), self.n_items_)
         if not item_ids:
-            return sp.csr_matrix(shape, dtype=np.float32)
+            return History(
+                sp.csr_matrix(shape, dtype=np.float32),
+                np.zeros(len(users) + 1, dtype=np.int64),
+                np.zeros(0, dtype=np.int64),
+            )
         items = self._codes(
             check_ids(np.asarray(item_ids, dtype=object), name="history items"),
             users=False,
@@ -397,9 +450,12 @@ class RecommenderMixin:
         if not np.isfinite(values).all():
             raise ValueError("history values contain NaN or inf; pass finite weights.")
         known = items >= 0
-        return interaction_matrix(
-            np.asarray(row_ids)[known], items[known], values[known], shape=shape
-        )
+        row_ids = np.asarray(row_ids)[known]
+        matrix = interaction_matrix(row_ids, items[known], values[known], shape=shape)
+        # Entries were collected row by row, in the order given.
+        counts = np.bincount(row_ids, minlength=len(users))
+        indptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        return History(matrix, indptr, items[known].astype(np.int64))
 
     def _explain_codes(self, user, item, n):
         """Indices of ``user`` and ``item`` for ``explain`` (-1 when unknown)."""
@@ -543,16 +599,16 @@ class RecommenderMixin:
         if candidates is not None:
             cand = self._codes(check_ids(candidates, name="candidates"), users=False)
             columns = torch.from_numpy(np.unique(cand[cand >= 0]))
-        history = self._history_matrix(history, users)
+        history = self._parse_history(history, users)
         top_ids = np.empty((len(users), k), dtype=np.int64)
         top_scores = np.empty((len(users), k), dtype=np.float32)
         for chunk in _chunks(len(users), self.n_items_, self._scoring_device()):
-            chunk_history = None if history is None else history[chunk]
+            chunk_history = None if history is None else history.rows(chunk)
             scores = self._user_scores(codes[chunk], chunk_history)
             if exclude_seen:
                 seen = matrix_rows(self.interactions_, codes[chunk])
                 if chunk_history is not None:
-                    seen = seen + chunk_history
+                    seen = seen + chunk_history.matrix
                 mask_entries(scores, seen)
             col_map = None
             if columns is not None:

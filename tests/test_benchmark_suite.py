@@ -82,3 +82,51 @@ def test_rating_protocol_clips_to_the_scale(fold):
     )
     assert values["rmse"] == pytest.approx(4.0)
     assert values["mae"] == pytest.approx(4.0)
+
+
+def test_leave_last_out_folds_never_show_the_test_item_to_tuning():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(30), 6),
+            "item": rng.integers(40, size=180),
+            "value": 1.0,
+            "time": rng.permutation(180),
+        }
+    )
+    fold = suite._encode(*suite._leave_last_out(frame), "leave-last-out")
+    latest = frame.sort_values("time").groupby("user").tail(1)
+    assert len(fold.test) == 30 and "time" in fold.train
+    assert sorted(fold.test["time"]) == sorted(latest["time"])
+    valid = suite.validation_fold(fold)
+    # Validation is each user's latest *training* row: the test rows are
+    # nowhere in it, and it precedes the test item in time.
+    assert len(valid.train) + len(valid.test) == len(fold.train)
+    assert set(valid.test["time"]).isdisjoint(fold.test["time"])
+    merged = valid.test.merge(fold.test, on="user", suffixes=("_valid", "_test"))
+    assert (merged["time_valid"] < merged["time_test"]).all()
+    with pytest.raises(ValueError, match="no time column"):
+        suite.validation_fold(suite._encode(frame.drop(columns="time"), frame, "f"))
+
+
+def test_sequential_models_read_the_time_column_of_the_fold():
+    frame = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(20), 5),
+            "item": (np.arange(100) * 7) % 15,
+            "value": 1.0,
+            "time": np.tile([5, 1, 4, 2, 3], 20),
+        }
+    )
+    fold = suite._encode(*suite._leave_last_out(frame), "leave-last-out")
+    adapter = peers.make(
+        {"library": "sk_recsys", "estimator": "gru4rec", "params": {"max_epochs": 1}},
+        "ranking",
+    )
+    adapter.fit(fold)
+    model = adapter.model_
+    ordered = fold.train.sort_values("time", kind="stable")
+    first_user = ordered[ordered["user"] == 0]["item"].to_numpy()
+    np.testing.assert_array_equal(
+        model.items_[model.sequence_items_[: model.sequence_indptr_[1]]], first_user
+    )

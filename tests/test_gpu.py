@@ -7,6 +7,7 @@ runs this file on a GPU machine before its benchmarks.
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -174,3 +175,28 @@ def test_recommend_to_parquet_from_a_cuda_model(tmp_path):
     assert n_rows == len(table) == ids.size
     np.testing.assert_array_equal(table["item"], ids.ravel())
     np.testing.assert_allclose(table["score"], scores.ravel(), rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["sasrec", "gru4rec"])
+def test_sequential_models_train_and_serve_sessions_on_cuda(name):
+    from sk_recsys import get_model
+
+    rng = np.random.default_rng(0)
+    starts = rng.integers(20, size=80)
+    X = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(80), 10),
+            "item": ((starts[:, None] + np.arange(10)) % 20).ravel(),
+            "time": np.tile(np.arange(10), 80),
+        }
+    )
+    params = {"n_factors": 32, "max_len": 8, "max_epochs": 60, "lr": 0.01}
+    model = get_model(name, **params, dropout=0.0, random_state=0, device="cuda")
+    model.fit(X)
+    assert next(model.module_.parameters()).device.type == "cuda"
+    top, _ = model.recommend([-1], k=1, history=[[3, 4, 5]])
+    assert top[0, 0] == 6
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(
+        restored.score_items([0, 1]), model.score_items([0, 1]), rtol=1e-5
+    )

@@ -5,7 +5,9 @@ user ids, column 1 item ids, further columns context), encodes raw ids with
 :func:`encode_ids` and keeps the training interactions as the CSR matrix of
 :func:`interaction_matrix`. Neural models train on an
 :class:`InteractionDataset` batched by :class:`SliceIterator`, with
-negatives from :class:`NegativeSampler`.
+negatives from :class:`NegativeSampler`; sequential models on the padded
+windows of a :class:`SequenceDataset` (:func:`build_sequences`,
+:func:`padded_tails`), batched by :class:`SequenceIterator`.
 """
 
 from ._batching import (
@@ -22,6 +24,13 @@ from ._encoding import (
     matrix_rows,
 )
 from ._features import EncodedFeatures, FeatureEncoder
+from ._sequences import (
+    SequenceDataset,
+    SequenceIterator,
+    build_sequences,
+    extend_tails,
+    padded_tails,
+)
 from ._validation import (
     Interactions,
     check_features,
@@ -37,14 +46,19 @@ __all__ = [
     "Interactions",
     "KeyedPermutation",
     "NegativeSampler",
+    "SequenceDataset",
+    "SequenceIterator",
     "SliceIterator",
+    "build_sequences",
     "check_features",
     "check_ids",
     "check_interactions",
     "encode_ids",
+    "extend_tails",
     "get_column",
     "interaction_matrix",
     "lookup_ids",
     "mask_entries",
     "matrix_rows",
+    "padded_tails",
 ]

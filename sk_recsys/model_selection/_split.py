@@ -82,13 +82,15 @@ def _check_time_column(time_column) -> None:
         )
 
 
-def _time_ranks(X, time_column, n_rows: int) -> np.ndarray:
+def _time_ranks(X, time_column, n_rows: int, *, strict: bool = False) -> np.ndarray:
     """Return dense int ranks of the time column (equal times share a rank).
 
     ``None`` ranks rows by position. Strings that all parse as numbers are
     compared as numbers, because a NumPy array mixing str ids with int
     timestamps stores everything as str; other strings compare as strings,
-    which orders ISO-8601 dates correctly.
+    which orders ISO-8601 dates correctly. ``strict`` (sequential models)
+    refuses strings that parse neither as numbers nor as dates, and
+    booleans.
     """
     if time_column is None:
         return np.arange(n_rows)
@@ -116,8 +118,44 @@ def _time_ranks(X, time_column, n_rows: int) -> np.ndarray:
             try:
                 times = np.asarray(pd.to_numeric(times))
             except (ValueError, TypeError):
-                pass
+                if strict:
+                    times = _parse_dates(times, time_column)
+    if strict and (
+        times.dtype.kind == "b"
+        or (
+            times.dtype.kind in "OUS"
+            and pd.api.types.infer_dtype(times, skipna=False) not in _ORDERED_TYPES
+        )
+    ):
+        raise ValueError(
+            f"The time column {time_column!r} holds "
+            f"{pd.api.types.infer_dtype(times, skipna=False)} values; a sequence "
+            "is ordered by numbers (e.g. Unix seconds) or datetimes."
+        )
     return pd.factorize(times, sort=True)[0]
+
+
+# What pandas infers for an object column that orders a sequence.
+_ORDERED_TYPES = (
+    "integer",
+    "floating",
+    "decimal",
+    "mixed-integer-float",
+    "datetime",
+    "datetime64",
+    "date",
+)
+
+
+def _parse_dates(times: np.ndarray, time_column) -> np.ndarray:
+    try:
+        return np.asarray(pd.to_datetime(times, format="ISO8601"))
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"The time column {time_column!r} holds strings that are neither "
+            "numbers nor ISO-8601 dates, so they give no order; convert it to "
+            "numbers or datetimes."
+        ) from None
 
 
 def _within_user_rank(codes: np.ndarray, key: np.ndarray):

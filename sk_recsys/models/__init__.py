@@ -2,16 +2,19 @@
 
 from ._distributed import DataParallelMixin
 from ._neural import NeuralRecommender
+from ._sequential import SequentialRecommender
 from .bpmf import BayesianMF
 from .content import ContentRecommender
 from .dmf import DeepMF
 from .ease import EASE
+from .gru4rec import GRU4Rec
 from .hybrid import HybridRecommender
 from .knn import ItemKNN, UserKNN
 from .mf import MatrixFactorization
 from .multitask import MultiTaskRecommender
 from .neumf import NeuMF
 from .popularity import Popularity
+from .sasrec import SASRec
 
 __all__ = [
     "EASE",
@@ -19,6 +22,7 @@ __all__ = [
     "ContentRecommender",
     "DataParallelMixin",
     "DeepMF",
+    "GRU4Rec",
     "HybridRecommender",
     "ItemKNN",
     "MatrixFactorization",
@@ -26,5 +30,7 @@ __all__ = [
     "NeuMF",
     "NeuralRecommender",
     "Popularity",
+    "SASRec",
+    "SequentialRecommender",
     "UserKNN",
 ]

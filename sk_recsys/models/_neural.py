@@ -348,7 +348,22 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
                 f"{self.n_items_}; set warm_start=False to train anew."
             )
         self._configure(data, item_features=item_features, user_features=user_features)
-        shared = None  # interactions_.indices on the device, when trained from
+        train, valid, shared = self._datasets(data, device)
+        # The int64 index arrays are copied into the (int32) datasets: free
+        # them before training rather than hold them through it.
+        del data
+        with self._training(indices=shared):
+            super().fit(_TrainingData(train, valid))
+        return self
+
+    def _datasets(self, data, device):
+        """The training and validation datasets of ``fit``, on ``device``.
+
+        Returns ``(train, valid, shared)``: ``valid`` is None without held-out
+        rows; ``shared`` is ``interactions_.indices`` on the device when the
+        training dataset holds them, for the negative sampler to share.
+        """
+        shared = None
         if self.interactions_.nnz == len(data.users):
             # No pair was repeated: the training matrix holds exactly these
             # rows, so they are trained from it without a copy (on a GPU,
@@ -363,12 +378,7 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
         if data.held_out is not None and len(data.held_out.users):
             held = data.held_out
             valid = InteractionDataset(held.users, held.items, held.y, device=device)
-        # The int64 index arrays are copied into the (int32) datasets: free
-        # them before training rather than hold them through it.
-        del data
-        with self._training(indices=shared):
-            super().fit(_TrainingData(train, valid))
-        return self
+        return train, valid, shared
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train further on new interaction rows of known users and items.

@@ -2,15 +2,20 @@
 
 Each model module exposes ``forward(users, items)`` (scores of index pairs,
 broadcasting) and ``score_all(users)`` (scores of every item), which the
-estimators in :mod:`sk_recsys.models` train through skorch and rank with.
+estimators in :mod:`sk_recsys.models` train through skorch and rank with;
+the modules of sequential models follow :class:`SequenceModule` instead
+(hidden states of item sequences, and the item vectors they are scored
+against).
 """
 
 from ._content import ContentEncoder, ImageCNN, TextCNN, TextGRU
 from ._content_models import ContentModule, HybridModule, MultiTaskModule
 from ._dmf import DeepMFModule, gather_rows
 from ._fold_in import fold_in, history_contributions
+from ._gru4rec import GRU4RecModule
 from ._losses import (
     BPRLoss,
+    GeneralizedBCELoss,
     MultiTaskLoss,
     NormalizedCrossEntropyLoss,
     RatingMSELoss,
@@ -20,6 +25,7 @@ from ._losses import (
 )
 from ._mf import MatrixFactorizationModule
 from ._neumf import NeuMFModule
+from ._sasrec import SASRecModule, SequenceModule
 from ._variational import VariationalMF
 
 __all__ = [
@@ -27,6 +33,8 @@ __all__ = [
     "ContentEncoder",
     "ContentModule",
     "DeepMFModule",
+    "GRU4RecModule",
+    "GeneralizedBCELoss",
     "HybridModule",
     "ImageCNN",
     "MatrixFactorizationModule",
@@ -35,9 +43,11 @@ __all__ = [
     "NeuMFModule",
     "NormalizedCrossEntropyLoss",
     "RatingMSELoss",
+    "SASRecModule",
     "SampledBCELoss",
     "SampledSoftmaxLoss",
     "ScoredBatch",
+    "SequenceModule",
     "TextCNN",
     "TextGRU",
     "VariationalMF",

@@ -14,6 +14,7 @@ from torch.nn import functional as F
 
 __all__ = [
     "BPRLoss",
+    "GeneralizedBCELoss",
     "MultiTaskLoss",
     "NormalizedCrossEntropyLoss",
     "RatingMSELoss",
@@ -137,6 +138,54 @@ class SampledSoftmaxLoss(nn.Module):
     def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
         logits = torch.cat([y_pred.positive[:, None], y_pred.negative], dim=1)
         return -F.log_softmax(logits, dim=1)[:, 0].mean()
+
+
+class GeneralizedBCELoss(nn.Module):
+    """Generalised binary cross-entropy, gBCE (Petrov & Macdonald, RecSys 2023).
+
+    The log loss with the positive's probability raised to ``beta``:
+    ``-beta * log sigmoid(s_pos) - sum log(1 - sigmoid(s_neg))``, averaged
+    over the ``batch * (1 + n_negatives)`` terms. Sampling negatives makes
+    a model trained with plain BCE overconfident; ``beta`` undoes it:
+    ``beta = alpha * (t * (1 - 1 / alpha) + 1 / alpha)`` with ``alpha`` the
+    share of the catalog sampled (``n_negatives / (n_items - 1)``) and the
+    calibration ``t`` in [0, 1] (``t = 0`` is BCE, ``t = 1`` fully
+    calibrated; the paper uses 0.75). Use :meth:`from_sampling` to get
+    ``beta`` from those.
+
+    Parameters
+    ----------
+    beta : float, default=1.0
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sk_recsys.nn import GeneralizedBCELoss, ScoredBatch
+    >>> loss = GeneralizedBCELoss.from_sampling(n_negatives=250, n_items=1001, t=0.75)
+    >>> round(loss.beta, 4)
+    0.4375
+    >>> scores = torch.tensor([0.0]), torch.tensor([[0.0]])
+    >>> batch = ScoredBatch(*scores, None, None, None)
+    >>> round(GeneralizedBCELoss(beta=1.0)(batch).item(), 4)  # BCE
+    0.6931
+    """
+
+    def __init__(self, beta=1.0):
+        super().__init__()
+        self.beta = float(beta)
+
+    @classmethod
+    def from_sampling(cls, n_negatives: int, n_items: int, t: float):
+        """The loss calibrated for ``n_negatives`` of ``n_items`` sampled."""
+        alpha = min(1.0, n_negatives / max(n_items - 1, 1))
+        return cls(beta=alpha * (t * (1 - 1 / alpha) + 1 / alpha))
+
+    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
+        positive = self.beta * F.softplus(-y_pred.positive).sum()
+        negative = F.softplus(y_pred.negative).sum()
+        return (positive + negative) / (
+            y_pred.positive.numel() + y_pred.negative.numel()
+        )
 
 
 class MultiTaskLoss(nn.Module):

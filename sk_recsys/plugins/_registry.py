@@ -31,6 +31,8 @@ _BUILTINS = {
     "content": "sk_recsys.models.content:ContentRecommender",
     "hybrid": "sk_recsys.models.hybrid:HybridRecommender",
     "multitask": "sk_recsys.models.multitask:MultiTaskRecommender",
+    "sasrec": "sk_recsys.models.sasrec:SASRec",
+    "gru4rec": "sk_recsys.models.gru4rec:GRU4Rec",
 }
 
 # Plugins whose import failed in this process; they are left out from then on.

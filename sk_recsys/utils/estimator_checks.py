@@ -384,8 +384,13 @@ def check_pipeline(estimator, data):
     """The model works as the last step of a Pipeline."""
     from ..metrics import get_scorer
 
+    # The (user, item) columns, and the time column a sequential model reads.
+    n_columns = 3 if _is_sequential(estimator) else 2
     pipe = Pipeline(
-        [("ids", FunctionTransformer(lambda X: X.iloc[:, :2])), ("model", estimator)]
+        [
+            ("ids", FunctionTransformer(lambda X: X.iloc[:, :n_columns])),
+            ("model", estimator),
+        ]
     )
     _fit(pipe, data.X_train, data.y_train)
     value = get_scorer("recall@10")(pipe, data.X_test, data.y_test)
@@ -429,6 +434,76 @@ def check_explain(estimator, data):
     assert estimator.explain(10**9, item).empty, "an unknown user has no reasons"
 
 
+def _is_sequential(estimator) -> bool:
+    from ..models._sequential import is_sequential
+
+    return is_sequential(estimator)
+
+
+def _walks(n_users=40, n_items=12, length=8, seed=0, reverse=False):
+    """Users walking a cycle of items in steps of +1: order is the signal.
+
+    Each user starts at a random item and visits ``length`` items ``a, a+1,
+    ...`` (mod ``n_items``); the time column counts the steps (backwards
+    when ``reverse``). Every item is equally popular, so only the order
+    tells which item follows which.
+    """
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(n_items, size=n_users)
+    steps = np.arange(length)
+    items = (starts[:, None] + steps) % n_items
+    times = np.tile(steps[::-1] if reverse else steps, (n_users, 1))
+    frame = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(n_users), length),
+            "item": items.ravel(),
+            "time": 1_000 + times.ravel(),
+        }
+    )
+    # Rows shuffled: the order must come from the time column.
+    return frame.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+
+
+def check_sequence_order(estimator, data):
+    """A sequential model reads order: by time_column in fit, as given in history."""
+    if not _is_sequential(estimator):
+        return
+    if "random_state" in estimator.get_params(deep=False):
+        estimator.set_params(random_state=0)
+    estimator.set_params(time_column=2)
+    forward = _fit(clone(estimator), _walks())
+    backward = _fit(clone(estimator), _walks(reverse=True))
+    users = np.asarray(forward.users_)[:10]
+    if np.allclose(forward.score_items(users), backward.score_items(users)):
+        raise AssertionError(
+            "fitting the same rows with the time order reversed gave the same "
+            "scores: the model must order each user's rows by time_column"
+        )
+    rows = _walks()
+    unsorted = _fit(clone(estimator), rows)
+    again = _fit(clone(estimator), rows.sort_values("time", kind="stable"))
+    np.testing.assert_allclose(
+        unsorted.score_items(users),
+        again.score_items(users),
+        rtol=1e-4,
+        atol=1e-5,
+        err_msg="the order of the rows of X changed the model although their "
+        "times did not: order each user's rows by time_column",
+    )
+    session = 10**9
+    ascending, _ = forward.recommend([session], k=3, history=[[0, 1, 2]])
+    descending, _ = forward.recommend([session], k=3, history=[[2, 1, 0]])
+    other, _ = forward.recommend([session], k=3, history=[[6, 7, 8]])
+    assert ascending.tolist() != other.tolist(), (
+        "two anonymous sessions with different items got the same "
+        "recommendations: a session's history must be its sequence"
+    )
+    assert ascending.tolist() != descending.tolist(), (
+        "the same session items in another order gave the same "
+        "recommendations: history must be read in order"
+    )
+
+
 def check_sklearn_estimator_checks(estimator, data, expected_failed_checks=None):
     """scikit-learn's own estimator checks, minus documented exceptions."""
     from sklearn.utils.estimator_checks import check_estimator
@@ -467,6 +542,7 @@ _CHECKS = [
     check_pipeline,
     check_item_features,
     check_explain,
+    check_sequence_order,
     check_sklearn_estimator_checks,
 ]
 
@@ -486,7 +562,9 @@ def check_recommender(estimator, *, expected_failed_checks=None):
     model,
     ``GridSearchCV`` with ranking scorers and ``UserKFold``, a ``Pipeline``,
     items only in ``item_features`` (cold items) joining the catalog,
-    ``explain`` when the model has it, and scikit-learn's own estimator
+    ``explain`` when the model has it, for sequential models (those with a
+    ``time_column`` parameter) that the time order and the order of a
+    session's ``history`` matter, and scikit-learn's own estimator
     checks (except :data:`SKLEARN_EXPECTED_FAILURES`).
 
     Parameters
