@@ -209,9 +209,9 @@ class SequenceIterator:
     padding stays within about 25%. The order and the batch widths are
     computed on the host, so nothing waits on the device.
 
-    On MovieLens-100K with ``max_len=200`` the real positions of randomly
-    composed batches fill 45% of the padded tensors, of length-grouped and
-    cut ones about 88% (``docs/sequential.rst``).
+    With ``max_len=200`` and batches of 128, real positions fill 45% of
+    randomly composed padded batches on MovieLens-100K and 53% on the ML-1M
+    users 1-2999 subset; 80% and 88% of these batches (one seeded epoch).
 
     Parameters
     ----------

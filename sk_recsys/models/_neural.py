@@ -416,14 +416,20 @@ class NeuralRecommender(RecommenderMixin, NeuralNet):
             raise ValueError(
                 f"{type(self).__name__} was fitted on ratings; pass y to partial_fit."
             )
+        train = self._partial_dataset(X, rows, users, items)
         new = interaction_matrix(users, items, rows.y, shape=self.interactions_.shape)
         self._set_interactions(sp.csr_matrix(self.interactions_ + new))
         self._on_new_interactions()
-        device = resolve_device(self.device)
-        train = InteractionDataset(users, items, rows.y, device=device)
         with self._training():
             super().partial_fit(_TrainingData(train, None))
         return self
+
+    def _partial_dataset(self, X, rows, users, items):
+        """What ``partial_fit`` trains on: its new rows (``users``, ``items``
+        are their indices, ``rows`` the validated input)."""
+        return InteractionDataset(
+            users, items, rows.y, device=resolve_device(self.device)
+        )
 
     def _on_new_interactions(self) -> None:
         """Called when partial_fit changed ``interactions_``."""

@@ -16,7 +16,6 @@ import numbers
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -25,9 +24,7 @@ from ..data import (
     SequenceDataset,
     SequenceIterator,
     build_sequences,
-    check_interactions,
     extend_tails,
-    interaction_matrix,
     padded_tails,
 )
 from ..model_selection._split import _check_time_column, _time_ranks
@@ -38,7 +35,7 @@ from ..nn import (
     ScoredBatch,
 )
 from ..utils import resolve_device
-from ._neural import NeuralRecommender, _TrainingData
+from ._neural import NeuralRecommender
 
 __all__ = ["SequentialRecommender", "is_sequential"]
 
@@ -206,16 +203,19 @@ class SequentialRecommender(NeuralRecommender):
             device=resolve_device(self.device),
         )
 
-    def _datasets(self, data, device):
-        train = SequenceDataset.from_sequences(
+    def _training_windows(self, users, device) -> SequenceDataset:
+        """The latest ``max_len + 1`` items of the sequences of ``users``."""
+        return SequenceDataset.from_sequences(
             self.sequence_indptr_,
             self.sequence_items_,
-            np.arange(self.n_users_),
+            users,
             self.max_len,
             self.n_items_,
             device=device,
         )
-        return train, None, None
+
+    def _datasets(self, data, device):
+        return self._training_windows(np.arange(self.n_users_), device), None, None
 
     def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Append new rows to the users' sequences and train on those users.
@@ -237,22 +237,10 @@ class SequentialRecommender(NeuralRecommender):
         -------
         self
         """
-        if isinstance(X, _TrainingData):  # skorch's own fit passes its data here
-            return super().partial_fit(X, y, **fit_params)
-        if not (self.initialized_ and hasattr(self, "n_items_")):
-            return self.fit(X, y, **fit_params)
-        rows = check_interactions(X, y)
-        times = _time_ranks(X, self.time_column, len(rows.users), strict=True)
-        users = self._codes(rows.users, users=True)
-        items = self._codes(rows.items, users=False)
-        unknown = (users < 0) | (items < 0)
-        if unknown.any():
-            raise ValueError(
-                f"partial_fit got {int(unknown.sum())} rows with users or items "
-                "unseen in fit; call fit to add new users and items."
-            )
-        new = interaction_matrix(users, items, rows.y, shape=self.interactions_.shape)
-        self._set_interactions(sp.csr_matrix(self.interactions_ + new))
+        return super().partial_fit(X, y, classes, **fit_params)
+
+    def _partial_dataset(self, X, rows, users, items):
+        times = _time_ranks(X, self.time_column, len(users), strict=True)
         old_users = np.repeat(np.arange(self.n_users_), np.diff(self.sequence_indptr_))
         # Old items keep their positions; new ones follow, by time.
         order = np.concatenate(
@@ -266,18 +254,7 @@ class SequentialRecommender(NeuralRecommender):
                 self.n_users_,
             )
         )
-        device = resolve_device(self.device)
-        train = SequenceDataset.from_sequences(
-            self.sequence_indptr_,
-            self.sequence_items_,
-            np.unique(users),
-            self.max_len,
-            self.n_items_,
-            device=device,
-        )
-        with self._training():
-            super().partial_fit(_TrainingData(train, None))
-        return self
+        return self._training_windows(np.unique(users), resolve_device(self.device))
 
     def _expected_failed_checks(self) -> dict:
         """scikit-learn checks a sequential model cannot pass, with why.
