@@ -58,11 +58,16 @@ def main(argv=None):
         config = suite.load_config(args.config)
         machine = _common.machine()
         for dataset_name, model_name in suite.planned(config):
+            try:
+                model = suite.resolve_model(config["models"][model_name], dataset_name)
+            except FileNotFoundError as error:
+                print(f"{dataset_name:<16} {model_name:<22} not ready: {error}")
+                continue
             path = suite.result_path(
                 dataset_name,
                 model_name,
                 config["datasets"][dataset_name],
-                config["models"][model_name],
+                model,
                 machine,
             )
             state = "measured" if path.exists() else "to run"

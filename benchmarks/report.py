@@ -70,21 +70,44 @@ def _sort_key(result):
     return -value if higher else value
 
 
+def _epoch_s(result) -> float | None:
+    """Mean seconds per training epoch, for models that report epochs."""
+    fit_s = {fold["fold"]: fold["fit_s"] for fold in result["folds"]}
+    times = []
+    for curve in result.get("learning_curves") or []:
+        if curve.get("mean_epoch_s") is not None:
+            times.append(curve["mean_epoch_s"])
+        elif curve.get("epoch"):
+            times.append(fit_s[curve["fold"]] / len(curve["epoch"]))
+    return float(sum(times) / len(times)) if times else None
+
+
 def dataset_table(results: list[dict]) -> str:
-    """One Markdown table: every model measured on one dataset, best first."""
+    """One Markdown table: every model measured on one dataset, best first.
+
+    Next-item (leave-last-out) datasets add HR@10 and the seconds per epoch.
+    """
     protocol = results[0]["protocol"]
     columns = RANKING_COLUMNS if protocol == "ranking" else RATING_COLUMNS
+    sequential = results[0]["dataset_config"].get("holdout") == "leave-last-out"
+    if sequential:
+        columns = ("ndcg@10", "hit_rate@10", "map@10", "auc")
     lines = [
-        "| model | library | " + " | ".join(columns) + " | fit s | score s | machine |",
-        "|---|---|" + "---:|" * len(columns) + "---:|---:|---|",
+        "| model | library | "
+        + " | ".join(columns)
+        + " | fit s | "
+        + ("s/epoch | " if sequential else "")
+        + "score s | machine |",
+        "|---|---|" + "---:|" * (len(columns) + 2 + sequential) + "---|",
     ]
     for result in sorted(results, key=_sort_key):
         mean = result["mean"]
         lines.append(
             f"| {result['model']} | {result['library']} | "
             + " | ".join(_fmt(mean.get(c)) for c in columns)
-            + f" | {_seconds(mean.get('fit_s'))} | {_seconds(mean.get('eval_s'))}"
-            + f" | {result['machine_key']} |"
+            + f" | {_seconds(mean.get('fit_s'))} | "
+            + (f"{_seconds(_epoch_s(result))} | " if sequential else "")
+            + f"{_seconds(mean.get('eval_s'))} | {result['machine_key']} |"
         )
     return "\n".join(lines)
 

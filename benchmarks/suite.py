@@ -388,6 +388,30 @@ def planned(config: dict, *, datasets=None, models=None):
                 yield dataset_name, model_name
 
 
+def resolve_model(model: dict, dataset_name: str) -> dict:
+    """The model entry with the parameters chosen for this dataset, if tuned.
+
+    An entry with ``tuned = "sequential_selection"`` takes the parameters
+    that ``benchmarks/sequential_selection.py`` chose for its estimator on
+    the dataset's validation split (``results/sequential_selection_<dataset>
+    .json``), under the entry's own ``params``. They enter the result's
+    configuration hash, so a new choice is measured again.
+    """
+    if "tuned" not in model:
+        return model
+    path = _common.RESULTS / f"{model['tuned']}_{dataset_name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no {path.name}: run python -m benchmarks.{model['tuned']} "
+            f"--datasets {dataset_name} first"
+        )
+    best = json.loads(path.read_text())["best"]
+    if model["estimator"] not in best:
+        raise FileNotFoundError(f"{path.name} has no {model['estimator']} entry")
+    chosen = best[model["estimator"]]["params"]
+    return {**model, "params": {**chosen, **model.get("params", {})}}
+
+
 def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=True):
     """Run every planned pair not yet measured on this machine; write results."""
     config = load_config(config_path)
@@ -398,7 +422,11 @@ def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=T
     written = []
     for dataset_name, model_name in pairs:
         dataset = config["datasets"][dataset_name]
-        model = config["models"][model_name]
+        try:
+            model = resolve_model(config["models"][model_name], dataset_name)
+        except FileNotFoundError as error:
+            print(f"  {dataset_name:<14} {model_name:<18} skipped: {error}")
+            continue
         path = result_path(dataset_name, model_name, dataset, model, machine)
         if path.exists() and not force:
             print(
