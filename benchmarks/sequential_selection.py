@@ -123,6 +123,7 @@ def select(dataset_name, models, max_epochs, every, first=None):
             rows.append(
                 {
                     "model": model_name,
+                    "configuration": _shown(params),
                     "params": params,
                     "curve": curve.points_,
                     "best_epoch": best["epoch"],
@@ -132,18 +133,42 @@ def select(dataset_name, models, max_epochs, every, first=None):
                     "mean_epoch_s": float(np.mean(curve.epoch_s_)),
                 }
             )
-            _common.write_result(
-                name,
-                {
-                    "dataset": dataset_name,
-                    "protocol": "validation: each user's latest training row",
-                    "torch_threads": torch.get_num_threads(),
-                    "rows": rows,
-                    "best": _best(rows),
-                },
-            )
+            _write(name, dataset_name, rows, every, max_epochs)
+    if rows:
+        _write(name, dataset_name, rows, every, max_epochs)
     print_table(dataset_name, rows)
     return rows
+
+
+def _write(name, dataset_name, rows, every, max_epochs):
+    for row in rows:
+        row.setdefault("configuration", _shown(row["params"]))
+    _common.write_result(
+        name,
+        {
+            "title": f"Sequential models: validation on {dataset_name}",
+            "dataset": dataset_name,
+            "protocol": (
+                "each user's latest training row is the validation item (the "
+                "test item is never read); full catalog, training items "
+                f"excluded; best epoch of a curve measured every {every} "
+                f"epochs; max_epochs {max_epochs}, seed 0"
+            ),
+            "columns": [
+                "model",
+                "configuration",
+                "best_epoch",
+                "best_ndcg@10",
+                "best_hit_rate@10",
+                "mean_epoch_s",
+                "fit_s",
+            ],
+            "formats": {"mean_epoch_s": ".2f", "fit_s": ".0f"},
+            "torch_threads": torch.get_num_threads(),
+            "rows": rows,
+            "best": _best(rows),
+        },
+    )
 
 
 def _best(rows):
@@ -162,17 +187,20 @@ def _best(rows):
     }
 
 
+def _shown(params: dict) -> str:
+    """The parameters of a configuration, as a short text."""
+    return ", ".join(
+        f"{k}={v}" for k, v in params.items() if k not in ("random_state", "max_epochs")
+    )
+
+
 def print_table(dataset_name, rows):
     print(f"\n{dataset_name} (validation: each user's latest training row)")
     print(f"{'model':<9} {'configuration':<62} {'epoch':>5} {'NDCG':>7} {'s/ep':>6}")
     for row in rows:
-        shown = {
-            k: v
-            for k, v in row["params"].items()
-            if k not in ("random_state", "max_epochs")
-        }
+        shown = _shown(row["params"])[:62]
         print(
-            f"{row['model']:<9} {json.dumps(shown)[:62]:<62} {row['best_epoch']:>5} "
+            f"{row['model']:<9} {shown:<62} {row['best_epoch']:>5} "
             f"{row['best_ndcg@10']:>7.4f} {row['mean_epoch_s']:>6.2f}"
         )
 

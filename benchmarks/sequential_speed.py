@@ -173,6 +173,8 @@ def main(argv=None):
             runs += [(time_peer, "HSTU"), (time_peer, "Mamba4Rec")]
         for function, name in runs:
             row = {**shape, **function(name, X, args)}
+            if row["peak_bytes"]:
+                row["peak_gib"] = row["peak_bytes"] / 2**30
             rows.append(row)
             peak = row["peak_bytes"]
             print(
@@ -183,6 +185,25 @@ def main(argv=None):
             _common.write_result(
                 f"sequential_speed_{args.data}_{args.device.split(':')[0]}",
                 {
+                    "title": f"Sequential models: epoch time on {args.data}, "
+                    f"{args.device.split(':')[0]}",
+                    "protocol": (
+                        f"n_factors {args.n_factors}, max_len {args.max_len}; "
+                        f"mean of {args.epochs} epochs after a warm-up one "
+                        "(skrecsys: fit time / epochs); peak: GPU allocator or "
+                        "process resident size"
+                    ),
+                    "columns": [
+                        "library",
+                        "model",
+                        "scale",
+                        "n_rows",
+                        "n_users",
+                        "n_items",
+                        "epoch_s",
+                        "peak_gib",
+                    ],
+                    "formats": {"epoch_s": ".2f", "peak_gib": ".2f", "scale": "g"},
                     "data": args.data,
                     "device": args.device,
                     "n_factors": args.n_factors,

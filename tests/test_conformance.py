@@ -140,3 +140,18 @@ def test_fitted_neural_model_and_its_clone_have_the_same_parameters(name):
     assert set(clone(model).get_params()) == fresh
     # A grid over the guard's setting applies to a fresh estimator too.
     clone(model).set_params(callbacks__finite_loss_guard=None)
+
+
+class IgnoresOrder(ItemKNN):
+    """Claims the sequence contract (a time_column) but reads a bag of items."""
+
+    def __init__(self, n_neighbors=200, shrinkage=10.0, time_column=2):
+        super().__init__(n_neighbors=n_neighbors, shrinkage=shrinkage)
+        self.time_column = time_column
+
+
+def test_the_kit_catches_a_sequential_model_that_ignores_order():
+    with pytest.raises(
+        AssertionError, match=r"check_sequence_order.*time order reversed"
+    ):
+        check_recommender(IgnoresOrder())
