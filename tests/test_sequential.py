@@ -320,3 +320,15 @@ def test_sequence_iterator_groups_lengths_and_cuts_padding():
     torch.manual_seed(1)
     other = [users.tolist() for (users, _), _ in SequenceIterator(data, 64, True)]
     assert other != [users.tolist() for (users, _), _ in batches]
+
+
+def test_full_softmax_equals_sampled_softmax_over_every_other_item():
+    from sk_recsys.nn import FullSoftmaxLoss, SampledSoftmaxLoss
+
+    torch.manual_seed(0)
+    scores, targets = torch.randn(5, 7), torch.tensor([0, 3, 6, 2, 2])
+    positive = scores[torch.arange(5), targets]
+    others = scores.scatter(1, targets[:, None], -1e9)
+    full = FullSoftmaxLoss()(ScoredBatch(positive, scores, None, targets, None))
+    sampled = SampledSoftmaxLoss()(ScoredBatch(positive, others, None, None, None))
+    torch.testing.assert_close(full, sampled)

@@ -29,6 +29,7 @@ from ..data import (
 )
 from ..model_selection._split import _check_time_column, _time_ranks
 from ..nn import (
+    FullSoftmaxLoss,
     GeneralizedBCELoss,
     SampledBCELoss,
     SampledSoftmaxLoss,
@@ -280,11 +281,15 @@ class SequentialRecommender(NeuralRecommender):
 
     # ------------------------------------------------------------ training
 
+    def _full_catalog(self) -> bool:
+        """Whether the negatives are every other item (none sampled)."""
+        return self.n_negatives is None or self.n_negatives >= self.n_items_ - 1
+
     def _default_criterion(self):
         if self.loss == "bce":
             return SampledBCELoss()
         if self.loss == "softmax":
-            return SampledSoftmaxLoss()
+            return FullSoftmaxLoss() if self._full_catalog() else SampledSoftmaxLoss()
         n_negatives = self.n_items_ - 1
         if self.n_negatives is not None:
             n_negatives = min(self.n_negatives, n_negatives)
@@ -297,24 +302,25 @@ class SequentialRecommender(NeuralRecommender):
         hidden, targets = hidden[real], yi[real]
         vectors = self.module_.item_vectors()
         positive = (hidden * vectors[targets]).sum(dim=-1)
+        negatives = None
         if self.loss == "bce":
             negatives = torch.randint(
                 self.n_items_, (len(targets), 1), device=targets.device
             )
             negative = (hidden[:, None] * vectors[negatives]).sum(dim=-1)
-            hits = negatives == targets[:, None]
-        elif self.n_negatives is None or self.n_negatives >= self.n_items_ - 1:
-            negatives = None
-            negative = hidden @ vectors.T
-            hits = torch.zeros_like(negative, dtype=torch.bool)
-            hits[torch.arange(len(targets), device=hits.device), targets] = True
-        else:
+            negative = negative.masked_fill(negatives == targets[:, None], _MASKED)
+        elif not self._full_catalog():
             negatives = torch.randint(
                 self.n_items_, (self.n_negatives,), device=targets.device
             )
             negative = hidden @ vectors[negatives].T
             hits = negatives[None, :] == targets[:, None]
-        negative = negative.masked_fill(hits, _MASKED)
+            negative = negative.masked_fill(hits, _MASKED)
+        elif self.loss == "softmax":
+            # FullSoftmaxLoss reads every item's score, the target's included.
+            negative = hidden @ vectors.T
+        else:
+            negative = (hidden @ vectors.T).scatter(1, targets[:, None], _MASKED)
         return ScoredBatch(positive, negative, users, targets, negatives)
 
     # ------------------------------------------------------------- scoring

@@ -15,6 +15,7 @@ from ._fold_in import fold_in, history_contributions
 from ._gru4rec import GRU4RecModule
 from ._losses import (
     BPRLoss,
+    FullSoftmaxLoss,
     GeneralizedBCELoss,
     MultiTaskLoss,
     NormalizedCrossEntropyLoss,
@@ -33,6 +34,7 @@ __all__ = [
     "ContentEncoder",
     "ContentModule",
     "DeepMFModule",
+    "FullSoftmaxLoss",
     "GRU4RecModule",
     "GeneralizedBCELoss",
     "HybridModule",
