@@ -37,6 +37,7 @@ GRIDS = {
         {"loss": "gbce", "n_negatives": 256, "gbce_t": 0.75},
         {"loss": "bce"},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
+        {"loss": "softmax", "n_negatives": 256},
     ],
     "gru4rec": [
         {"loss": "softmax", "n_negatives": None},

@@ -398,6 +398,14 @@ class HybridModule(_CachedItems):
         return attribute_features(self.item_encoder, item, logit, extra=(behaviour,))
 
 
+def _one_output(head: nn.Linear, hidden: torch.Tensor) -> torch.Tensor:
+    """``head(hidden).squeeze(-1)`` for a one-output ``nn.Linear``, as a
+    product and a sum: the matrix product's weight gradient is then a
+    matrix-vector product, which the CPU BLAS splits over the batch by
+    thread count, so seeded fits would differ with the number of threads."""
+    return (hidden * head.weight[0]).sum(dim=-1) + head.bias[0]
+
+
 class MultiTaskModule(_CachedItems):
     """A shared body with a rating head and an interaction head.
 
@@ -464,8 +472,8 @@ class MultiTaskModule(_CachedItems):
         hidden = self.body(
             torch.cat([self.user_factors(users), self._item_parts(items)], dim=-1)
         )
-        rating = self.rating_head(hidden).squeeze(-1) + self.global_bias
-        return rating, self.interaction_head(hidden).squeeze(-1)
+        rating = _one_output(self.rating_head, hidden) + self.global_bias
+        return rating, _one_output(self.interaction_head, hidden)
 
     def forward(self, users, items) -> torch.Tensor:
         return self.both(users, items)[1]
@@ -481,5 +489,5 @@ class MultiTaskModule(_CachedItems):
         return _pairwise(
             self.user_factors(users),
             items,
-            lambda block: self.interaction_head(self.body(block)),
+            lambda block: _one_output(self.interaction_head, self.body(block)),
         )

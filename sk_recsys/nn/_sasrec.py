@@ -42,16 +42,29 @@ class SequenceModule(nn.Module):
         return self.encode(self.embed(sequences), sequences == self.n_items)
 
 
+class _LayerNorm(nn.LayerNorm):
+    """``nn.LayerNorm`` with its scale and shift applied as broadcast ops.
+
+    The fused kernel's backward sums the shift's gradient over all rows in
+    chunks set by the thread count, so seeded fits would differ with the
+    number of threads; the broadcast ops' backward does not.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        normed = F.layer_norm(x, self.normalized_shape, None, None, self.eps)
+        return normed * self.weight + self.bias
+
+
 class _Block(nn.Module):
     """Pre-norm transformer block: causal attention, then a pointwise MLP."""
 
     def __init__(self, n_factors: int, n_heads: int, dropout: float):
         super().__init__()
         self.n_heads = n_heads
-        self.attention_norm = nn.LayerNorm(n_factors, eps=1e-8)
+        self.attention_norm = _LayerNorm(n_factors, eps=1e-8)
         self.qkv = nn.Linear(n_factors, 3 * n_factors)
         self.out = nn.Linear(n_factors, n_factors)
-        self.mlp_norm = nn.LayerNorm(n_factors, eps=1e-8)
+        self.mlp_norm = _LayerNorm(n_factors, eps=1e-8)
         self.mlp = nn.Sequential(
             nn.Linear(n_factors, n_factors),
             nn.GELU(),
@@ -139,7 +152,7 @@ class SASRecModule(SequenceModule):
         self.blocks = nn.ModuleList(
             _Block(n_factors, n_heads, dropout) for _ in range(n_blocks)
         )
-        self.norm = nn.LayerNorm(n_factors, eps=1e-8)
+        self.norm = _LayerNorm(n_factors, eps=1e-8)
 
     def embed(self, sequences):
         return self.item_embedding(sequences) * self.scale
