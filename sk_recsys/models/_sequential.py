@@ -116,9 +116,13 @@ class SequentialRecommender(NeuralRecommender):
         generalised BCE (:class:`~sk_recsys.nn.GeneralizedBCELoss`) over the
         same negatives, calibrated by ``gbce_t``; ``"bce"``: the log loss
         against one negative drawn per position (the original SASRec).
-    n_negatives : int or None, default=256
+    n_negatives : int or None, default=None
         Negatives shared by a batch's positions (``"softmax"``, ``"gbce"``);
-        a sampled item that is the target is masked.
+        a sampled item that is the target is masked. None: every other
+        item of the catalog, whose scores a training step then holds for
+        every position of the batch (``batch_size * max_len * n_items``
+        floats, 1.8 GB at 128 x 200 x 18,000): sample a few hundred for
+        catalogs of tens of thousands of items.
     gbce_t : float, default=0.75
         Calibration of ``"gbce"``, in [0, 1].
     time_column : int, str or None, default=2
@@ -150,7 +154,7 @@ class SequentialRecommender(NeuralRecommender):
         *,
         max_len=50,
         loss="softmax",
-        n_negatives=256,
+        n_negatives=None,
         gbce_t=0.75,
         time_column=2,
         **kwargs,

@@ -36,7 +36,7 @@ class GRU4Rec(SequentialRecommender):
         On the input embeddings and the GRU outputs.
     max_len : int, default=50
     loss : {"softmax", "gbce", "bce"}, default="softmax"
-    n_negatives : int or None, default=256
+    n_negatives : int or None, default=None
     gbce_t : float, default=0.75
     time_column : int, str or None, default=2
     lr : float, default=1e-3
@@ -82,7 +82,7 @@ class GRU4Rec(SequentialRecommender):
         dropout=0.2,
         max_len=50,
         loss="softmax",
-        n_negatives=256,
+        n_negatives=None,
         gbce_t=0.75,
         time_column=2,
         module=GRU4RecModule,

@@ -25,11 +25,16 @@ class SASRec(SequentialRecommender):
     its ``history`` alone (session-based recommendation, no refit). See
     ``docs/sequential.rst``.
 
-    The default loss is the cross-entropy of the next item against 256
-    sampled negatives (``loss="softmax"``), which measured best on the
-    leave-last-out MovieLens benchmarks (``benchmarks/README.md``);
-    ``loss="gbce"`` is gSASRec's calibrated BCE (Petrov & Macdonald, RecSys
-    2023) and ``loss="bce"`` the original one-negative log loss.
+    The default loss is the cross-entropy of the next item over the whole
+    catalog (``loss="softmax"``, ``n_negatives=None``), which measured best
+    on the validation split of the leave-last-out MovieLens-100K benchmark
+    (``benchmarks/README.md``: NDCG@10 0.108, against 0.087 with 256
+    sampled negatives, 0.102 for ``"bce"`` and 0.033 for ``"gbce"`` in 100
+    epochs); ``loss="gbce"`` is gSASRec's calibrated BCE (Petrov &
+    Macdonald, RecSys 2023) and ``loss="bce"`` the original one-negative
+    log loss. For catalogs of tens of thousands of items, sample
+    negatives (``n_negatives=256``): the full softmax holds every item's
+    score for every position of a batch.
 
     Parameters
     ----------
@@ -42,8 +47,8 @@ class SASRec(SequentialRecommender):
     n_heads : int, default=1
     dropout : float, default=0.2
     loss : {"softmax", "gbce", "bce"}, default="softmax"
-    n_negatives : int or None, default=256
-        Negatives per batch for ``"softmax"`` and ``"gbce"``; None uses the
+    n_negatives : int or None, default=None
+        Negatives per batch for ``"softmax"`` and ``"gbce"``; None: the
         whole catalog.
     gbce_t : float, default=0.75
         Calibration of ``"gbce"``.
@@ -102,7 +107,7 @@ class SASRec(SequentialRecommender):
         n_heads=1,
         dropout=0.2,
         loss="softmax",
-        n_negatives=256,
+        n_negatives=None,
         gbce_t=0.75,
         time_column=2,
         module=SASRecModule,
