@@ -124,10 +124,6 @@ class History:
             self.matrix[chunk], bounds - bounds[0], self.items[bounds[0] : bounds[-1]]
         )
 
-    def sequence(self, row: int) -> np.ndarray:
-        """Item indices of row ``row``'s history, oldest first."""
-        return self.items[self.indptr[row] : self.indptr[row + 1]]
-
     def lengths(self) -> np.ndarray:
         """Number of history items of each row."""
         return np.diff(self.indptr)

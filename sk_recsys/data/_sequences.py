@@ -177,8 +177,8 @@ class SequenceDataset:
         """
         users = np.asarray(users, dtype=np.int64)
         lengths = indptr[users + 1] - indptr[users]
-        users = users[lengths >= 2]
-        ends, lengths = indptr[users + 1], indptr[users + 1] - indptr[users]
+        users, lengths = users[lengths >= 2], lengths[lengths >= 2]
+        ends = indptr[users + 1]
         inputs = padded_tails(items, ends - 1, lengths - 1, width, pad)
         targets = padded_tails(items, ends, lengths - 1, width, pad)
         return cls(users, inputs, targets, lengths=lengths - 1, device=device)

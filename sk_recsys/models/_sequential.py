@@ -189,7 +189,7 @@ class SequentialRecommender(NeuralRecommender):
         return data._replace(times=times)
 
     def _configure(self, data, **features):
-        if (np.bincount(data.users) >= 2).sum() == 0:
+        if not (np.bincount(data.users) >= 2).any():
             raise ValueError(
                 f"{type(self).__name__} learns which item follows which, but no "
                 "user has two rows; pass users with at least two interactions."
@@ -402,14 +402,12 @@ class SequentialRecommender(NeuralRecommender):
             hidden = self.module_.encode(embedded, padding)[:, -1]
             score = (hidden[0] * self.module_.item_vectors()[i]).sum()
             (gradient,) = torch.autograd.grad(score, embedded)
-        weights = (gradient * embedded).sum(dim=-1)[0]
-        real = np.flatnonzero(~padding[0].cpu().numpy())
-        frame = explanation_frame(
-            self.items_[tails[0, real].cpu().numpy()],
-            weights[real].detach().cpu().numpy(),
-            n,
-        )
-        position = real - self.max_len
-        order = np.argsort(-weights[real].detach().cpu().numpy(), kind="stable")[:n]
-        frame.index = pd.Index(position[order], name="position")
+        weights = (gradient * embedded).sum(dim=-1)[0].detach().cpu().numpy()
+        window = tails[0].cpu().numpy()
+        real = np.flatnonzero(window != self.n_items_)
+        # Ranked by position, then each position's item put beside it.
+        frame = explanation_frame(real - self.max_len, weights[real], n)
+        position = frame.pop("reason").to_numpy()
+        frame.insert(0, "reason", self.items_[window[position + self.max_len]])
+        frame.index = pd.Index(position, name="position")
         return frame

@@ -127,15 +127,6 @@ class SASRec(SequentialRecommender):
         self.n_heads = n_heads
         self.dropout = dropout
 
-    def _check_hyperparameters(self):
-        super()._check_hyperparameters()
-        if self.n_factors % self.n_heads:
-            raise ValueError(
-                f"n_factors={self.n_factors} must be a multiple of "
-                f"n_heads={self.n_heads}: each head gets n_factors // n_heads "
-                "dimensions."
-            )
-
     def _module_params(self):
         return {
             "n_items": self.n_items_,

@@ -12,12 +12,10 @@ __all__ = ["GRU4RecModule"]
 
 
 def _roll_rows(x: torch.Tensor, shifts: torch.Tensor) -> torch.Tensor:
-    """Roll each row of ``x`` (batch, length, ...) left by ``shifts[row]``."""
+    """Roll each row of ``x`` (batch, length, width) left by ``shifts[row]``."""
     length = x.shape[1]
     index = (torch.arange(length, device=x.device) + shifts[:, None]) % length
-    if x.dim() == 3:
-        index = index[..., None].expand(-1, -1, x.shape[2])
-    return torch.gather(x, 1, index)
+    return torch.gather(x, 1, index[..., None].expand(-1, -1, x.shape[2]))
 
 
 class GRU4RecModule(SequenceModule):

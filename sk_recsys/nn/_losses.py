@@ -107,6 +107,9 @@ class SampledBCELoss(nn.Module):
     0.6931
     """
 
+    #: Weight of the positives' terms (:class:`GeneralizedBCELoss` sets it).
+    beta = 1.0
+
     def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
         positive = F.binary_cross_entropy_with_logits(
             y_pred.positive, torch.ones_like(y_pred.positive), reduction="sum"
@@ -114,7 +117,7 @@ class SampledBCELoss(nn.Module):
         negative = F.binary_cross_entropy_with_logits(
             y_pred.negative, torch.zeros_like(y_pred.negative), reduction="sum"
         )
-        return (positive + negative) / (
+        return (self.beta * positive + negative) / (
             y_pred.positive.numel() + y_pred.negative.numel()
         )
 
@@ -165,12 +168,12 @@ class FullSoftmaxLoss(nn.Module):
         return F.cross_entropy(y_pred.negative, y_pred.items)
 
 
-class GeneralizedBCELoss(nn.Module):
+class GeneralizedBCELoss(SampledBCELoss):
     """Generalised binary cross-entropy, gBCE (Petrov & Macdonald, RecSys 2023).
 
-    The log loss with the positive's probability raised to ``beta``:
-    ``-beta * log sigmoid(s_pos) - sum log(1 - sigmoid(s_neg))``, averaged
-    over the ``batch * (1 + n_negatives)`` terms. Sampling negatives makes
+    :class:`SampledBCELoss` with the positive's probability raised to
+    ``beta``: ``-beta * log sigmoid(s_pos) - sum log(1 - sigmoid(s_neg))``,
+    averaged over the ``batch * (1 + n_negatives)`` terms. Sampling negatives makes
     a model trained with plain BCE overconfident; ``beta`` undoes it:
     ``beta = alpha * (t * (1 - 1 / alpha) + 1 / alpha)`` with ``alpha`` the
     share of the catalog sampled (``n_negatives / (n_items - 1)``) and the
@@ -204,13 +207,6 @@ class GeneralizedBCELoss(nn.Module):
         """The loss calibrated for ``n_negatives`` of ``n_items`` sampled."""
         alpha = min(1.0, n_negatives / max(n_items - 1, 1))
         return cls(beta=alpha * (t * (1 - 1 / alpha) + 1 / alpha))
-
-    def forward(self, y_pred: ScoredBatch, y_true=None) -> torch.Tensor:
-        positive = self.beta * F.softplus(-y_pred.positive).sum()
-        negative = F.softplus(y_pred.negative).sum()
-        return (positive + negative) / (
-            y_pred.positive.numel() + y_pred.negative.numel()
-        )
 
 
 class MultiTaskLoss(nn.Module):
