@@ -59,7 +59,11 @@ def main(argv=None):
         machine = _common.machine()
         for dataset_name, model_name in suite.planned(config):
             try:
-                model = suite.resolve_model(config["models"][model_name], dataset_name)
+                model = suite.resolve_model(
+                    config["models"][model_name],
+                    dataset_name,
+                    config["datasets"][dataset_name],
+                )
             except FileNotFoundError as error:
                 print(f"{dataset_name:<16} {model_name:<22} not ready: {error}")
                 continue

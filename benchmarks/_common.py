@@ -44,11 +44,16 @@ def _script() -> str:
     return Path(sys.argv[0]).as_posix()
 
 
+def command() -> str:
+    """The command line that runs this benchmark, as results record it."""
+    return "python " + " ".join([_script(), *sys.argv[1:]])
+
+
 def write_result(name: str, payload: dict) -> Path:
     """Write ``payload`` (plus the command and machine) to results/<name>.json."""
     RESULTS.mkdir(parents=True, exist_ok=True)
     payload = {
-        "command": "python " + " ".join([_script(), *sys.argv[1:]]),
+        "command": command(),
         "machine": machine(),
         **payload,
     }

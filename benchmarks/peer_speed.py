@@ -1,22 +1,43 @@
-"""Fit time of 20 epochs of BPR matrix factorisation: sk_recsys vs implicit.
+"""Fit times against implicit, the same model at the same size, on the CPU.
 
-Same factors (64), same number of epochs (20), one negative per positive,
-CPU, in one script run: ``implicit``'s ``BayesianPersonalizedRanking``
-(Cython SGD over all cores) against ``MatrixFactorization(loss="bpr")``
-(torch, batches of ``--batch-size``). On MovieLens-100K ``ua`` the NDCG@10 of
-both is reported too (full catalog, training items excluded, our metric
-code). Run: ``python benchmarks/peer_speed.py`` (``pip install implicit``).
+``--model bpr`` (the default): 20 epochs of BPR matrix factorisation, 64
+factors, one negative per positive: ``implicit``'s
+``BayesianPersonalizedRanking`` (Cython SGD over all cores) against
+``MatrixFactorization(loss="bpr")`` (torch, batches of ``--batch-size``). On
+MovieLens-100K ``ua`` the NDCG@10 of both is reported too.
+
+``--model als``: implicit ALS, the same objective on both sides: confidence
+10 on an interaction and 1 elsewhere (implicit's ``alpha=10`` on binary
+data; our ``alpha=9``, since ours is ``1 + alpha * y``), ``l2 = 0.01`` for
+every user and item (our ``l2_exponent=0``), 15 iterations, at 64 and 128
+factors, ``--threads`` threads on both sides (implicit's ``num_threads``,
+torch's intra-op threads). implicit solves by 3 conjugate-gradient steps
+per row (its default); ours is timed with ``solver="cg"`` (the same 3
+steps) and, up to 2M training rows, ``solver="exact"`` (batched
+Cholesky). Datasets: the suite's ``ml100k-ua``, ``synthetic-1m`` and
+``synthetic-10m`` folds; time per iteration (fit time / 15) and NDCG@10
+on the fold's test rows at the end (the suite's evaluation: full
+catalog, training items excluded, our metric code).
+
+Run: ``python benchmarks/peer_speed.py [--model als] [--threads 2]``
+(``pip install implicit``).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from _common import data_home, write_result
 from skorch_overhead import synthetic_rows
+
+# The suite's folds (benchmarks.suite) for the ALS comparison.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sk_recsys.data import encode_ids, interaction_matrix
 from sk_recsys.datasets import load_movielens
@@ -67,11 +88,156 @@ def _ours(X, batch_size):
     return model, time.perf_counter() - start
 
 
+ALS_ITERATIONS, ALS_CONFIDENCE, ALS_L2 = 15, 10.0, 0.01
+
+
+def _als_fits(fold, factors, threads):
+    """Time implicit's ALS and ours (cg, exact) on one fold; score each."""
+    import implicit
+    import torch
+    from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
+
+    from benchmarks.suite import evaluate_ranking
+    from sk_recsys.models import ImplicitALS
+
+    matrix = fold.train_matrix().astype(np.float32)
+    rows = []
+    peer = AlternatingLeastSquares(
+        factors=factors,
+        regularization=ALS_L2,
+        alpha=ALS_CONFIDENCE,
+        iterations=ALS_ITERATIONS,
+        num_threads=threads,
+        random_state=0,
+    )
+    with threadpool_limits(1, "blas"):  # implicit's own advice
+        start = time.perf_counter()
+        peer.fit(sp.csr_matrix(matrix), show_progress=False)
+        peer_s = time.perf_counter() - start
+    user_f, item_f = np.asarray(peer.user_factors), np.asarray(peer.item_factors)
+    rows.append(
+        _als_row(
+            fold,
+            factors,
+            f"implicit {implicit.__version__} (cg, 3 steps)",
+            peer_s,
+            evaluate_ranking(lambda u: user_f[u] @ item_f.T, fold),
+        )
+    )
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        # The exact solver costs O(nnz f^2) an iteration: timed up to 2M rows.
+        solvers = ("cg", "exact") if len(fold.train) <= 2_000_000 else ("cg",)
+        for solver in solvers:
+            model = ImplicitALS(
+                n_factors=factors,
+                max_iter=ALS_ITERATIONS,
+                alpha=ALS_CONFIDENCE - 1.0,
+                l2=ALS_L2,
+                l2_exponent=0.0,
+                solver=solver,
+                cg_steps=3,
+                random_state=0,
+            )
+            start = time.perf_counter()
+            model.fit(fold.train[["user", "item"]])
+            ours_s = time.perf_counter() - start
+            # our raw ids are the fold's indices; items without training rows
+            # keep zero vectors, as in implicit
+            users = np.zeros((fold.n_users, factors), dtype=np.float32)
+            items = np.zeros((fold.n_items, factors), dtype=np.float32)
+            users[model.users_.astype(np.int64)] = model.user_factors_
+            items[model.items_.astype(np.int64)] = model.item_factors_
+
+            def score(batch, users=users, items=items):
+                return users[batch] @ items.T
+
+            rows.append(
+                _als_row(
+                    fold,
+                    factors,
+                    f"sk_recsys ImplicitALS ({solver})",
+                    ours_s,
+                    evaluate_ranking(score, fold),
+                )
+            )
+    finally:
+        torch.set_num_threads(previous)
+    base = rows[0]["s_per_iteration"]
+    for row in rows:
+        row["vs_implicit"] = row["s_per_iteration"] / base
+    return rows
+
+
+def _als_row(fold, factors, library, fit_s, metrics):
+    row = {
+        "dataset": fold.name,
+        "factors": factors,
+        "library": library,
+        "s_per_iteration": fit_s / ALS_ITERATIONS,
+        "fit_s": fit_s,
+        "ndcg@10": metrics["ndcg@10"],
+    }
+    print(row, flush=True)
+    return row
+
+
+def als_main(threads, datasets):
+    import implicit
+
+    from benchmarks import suite
+
+    config = suite.load_config()
+    rows = []
+    for name in datasets:
+        fold = suite.load_folds(config["datasets"][name], data_home())[0]
+        fold = dataclasses.replace(fold, name=name)
+        for factors in (64, 128):
+            rows.extend(_als_fits(fold, factors, threads))
+    path = write_result(
+        f"peer_speed_als_cpu_{threads}threads",
+        {
+            "title": (
+                f"Implicit ALS time per iteration, {ALS_ITERATIONS} iterations, "
+                f"{threads} thread(s), CPU: sk_recsys ImplicitALS vs implicit "
+                f"{implicit.__version__}"
+            ),
+            "protocol": (
+                f"confidence {ALS_CONFIDENCE:g} on an interaction and 1 elsewhere, "
+                f"l2 {ALS_L2} for every row on both sides; NDCG@10 on the fold's "
+                "test rows after the last iteration (full catalog, training items "
+                "excluded, the suite's evaluation)"
+            ),
+            "columns": [
+                "dataset",
+                "factors",
+                "library",
+                "s_per_iteration",
+                "vs_implicit",
+                "ndcg@10",
+            ],
+            "formats": {"s_per_iteration": ".3f", "vs_implicit": ".2f"},
+            "rows": rows,
+        },
+    )
+    print(f"wrote {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--model", choices=["bpr", "als"], default="bpr")
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--datasets", nargs="+", default=["ml100k-ua", "synthetic-1m", "synthetic-10m"]
+    )
     args = parser.parse_args()
+    if args.model == "als":
+        als_main(args.threads, args.datasets)
+        return
     try:
         import implicit
     except ImportError:

@@ -259,7 +259,7 @@ class SkRecsys(_Adapter):
     library_module = "skrecsys"
     _BLOCK_PAIRS = 2_000_000
     _SEQUENTIAL = ("HSTU", "Mamba4Rec")
-    _SEEDED = ("BayesianPersonalizedRanking", *_SEQUENTIAL)
+    _SEEDED = ("BayesianPersonalizedRanking", "AlternatingLeastSquares", *_SEQUENTIAL)
 
     def fit(self, fold, *, learning_curve=False):
         self._check_protocol("ranking")

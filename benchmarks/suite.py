@@ -169,26 +169,26 @@ def _leave_last_out(frame: pd.DataFrame):
     return frame.iloc[train], frame.iloc[test]
 
 
+VALIDATION_SHARE = 0.1
+VALIDATION_SEED = 1
+
+
 def validation_fold(fold: Fold) -> Fold:
-    """A validation fold carved from ``fold.train`` by the leave-last-out rule.
+    """A validation fold carved from ``fold.train``; the test rows are not read.
 
-    Each user's latest training row (by ``time``, ties broken by row order)
-    is validation, the rest train; a user with one training row stays
-    train-only. The fold keeps ``fold``'s user and item indices, so a model
-    tuned on it scores in the same index space (an item seen only in
-    validation rows stays in the catalog, without training rows).
-
-    Raises
-    ------
-    ValueError
-        If ``fold`` has no ``time`` column (not a leave-last-out dataset).
+    On a leave-last-out fold (a ``time`` column) each user's latest training
+    row (ties broken by row order) is validation, the rest train; a user
+    with one training row stays train-only. Otherwise a seeded
+    ``VALIDATION_SHARE`` of each user's training rows is validation (the
+    user holdout the suite's test splits use). The fold keeps ``fold``'s
+    user and item indices, so a model tuned on it scores in the same index
+    space (an item seen only in validation rows stays in the catalog,
+    without training rows).
     """
-    if "time" not in fold.train:
-        raise ValueError(
-            f"Fold {fold.name!r} has no time column; validation_fold needs a "
-            "leave-last-out dataset."
-        )
-    train, valid = _leave_last_out(fold.train)
+    if "time" in fold.train:
+        train, valid = _leave_last_out(fold.train)
+    else:
+        train, valid = _user_split(fold.train, VALIDATION_SHARE, VALIDATION_SEED)
     return Fold(
         f"{fold.name}-validation",
         train.reset_index(drop=True),
@@ -388,22 +388,26 @@ def planned(config: dict, *, datasets=None, models=None):
                 yield dataset_name, model_name
 
 
-def resolve_model(model: dict, dataset_name: str) -> dict:
+def resolve_model(model: dict, dataset_name: str, dataset: dict | None = None) -> dict:
     """The model entry with the parameters chosen for this dataset, if tuned.
 
-    An entry with ``tuned = "sequential_selection"`` takes the parameters
-    that ``benchmarks/sequential_selection.py`` chose for its estimator on
-    the dataset's validation split (``results/sequential_selection_<dataset>
-    .json``), under the entry's own ``params``. They enter the result's
-    configuration hash, so a new choice is measured again.
+    An entry with ``tuned = "<script>"`` (``sequential_selection``,
+    ``baseline_selection``) takes the parameters that
+    ``benchmarks/<script>.py`` chose for its estimator on the dataset's
+    validation split (``results/<script>_<dataset>.json``), under the
+    entry's own ``params``. A dataset entry with ``tuned_on = "<other>"``
+    (the large synthetic sets) reuses the choice made on that dataset. The
+    parameters enter the result's configuration hash, so a new choice is
+    measured again.
     """
     if "tuned" not in model:
         return model
-    path = _common.RESULTS / f"{model['tuned']}_{dataset_name}.json"
+    source = (dataset or {}).get("tuned_on", dataset_name)
+    path = _common.RESULTS / f"{model['tuned']}_{source}.json"
     if not path.exists():
         raise FileNotFoundError(
             f"no {path.name}: run python -m benchmarks.{model['tuned']} "
-            f"--datasets {dataset_name} first"
+            f"--datasets {source} first"
         )
     best = json.loads(path.read_text())["best"]
     if model["estimator"] not in best:
@@ -423,7 +427,7 @@ def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=T
     for dataset_name, model_name in pairs:
         dataset = config["datasets"][dataset_name]
         try:
-            model = resolve_model(config["models"][model_name], dataset_name)
+            model = resolve_model(config["models"][model_name], dataset_name, dataset)
         except FileNotFoundError as error:
             print(f"  {dataset_name:<14} {model_name:<18} skipped: {error}")
             continue

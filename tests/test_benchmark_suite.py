@@ -105,8 +105,27 @@ def test_leave_last_out_folds_never_show_the_test_item_to_tuning():
     assert set(valid.test["time"]).isdisjoint(fold.test["time"])
     merged = valid.test.merge(fold.test, on="user", suffixes=("_valid", "_test"))
     assert (merged["time_valid"] < merged["time_test"]).all()
-    with pytest.raises(ValueError, match="no time column"):
-        suite.validation_fold(suite._encode(frame.drop(columns="time"), frame, "f"))
+
+
+def test_holdout_folds_validate_on_a_share_of_each_users_training_rows():
+    frame = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(30), 20),
+            "item": np.tile(np.arange(20), 30),
+            "value": 1.0,
+        }
+    )
+    train, test = suite._user_split(frame, 0.2, 0)
+    fold = suite._encode(train, test, "holdout")
+    valid = suite.validation_fold(fold)
+    assert len(valid.train) + len(valid.test) == len(fold.train)
+    pairs = set(zip(fold.test["user"], fold.test["item"], strict=True))
+    held = set(zip(valid.test["user"], valid.test["item"], strict=True))
+    assert held and held.isdisjoint(pairs)  # test rows never reach validation
+    per_user = valid.test.groupby("user").size()
+    assert len(per_user) == 30 and per_user.between(1, 3).all()
+    again = suite.validation_fold(fold)  # seeded
+    assert again.test.equals(valid.test)
 
 
 def test_sequential_models_read_the_time_column_of_the_fold():

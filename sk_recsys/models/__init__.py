@@ -9,27 +9,37 @@ from .dmf import DeepMF
 from .ease import EASE
 from .gru4rec import GRU4Rec
 from .hybrid import HybridRecommender
+from .ials import ImplicitALS
 from .knn import ItemKNN, UserKNN
+from .lightgcn import LightGCN
 from .mf import MatrixFactorization
 from .multitask import MultiTaskRecommender
+from .multvae import MultVAE
 from .neumf import NeuMF
 from .popularity import Popularity
+from .rp3beta import RP3Beta
 from .sasrec import SASRec
+from .slim import SLIM
 
 __all__ = [
     "EASE",
+    "SLIM",
     "BayesianMF",
     "ContentRecommender",
     "DataParallelMixin",
     "DeepMF",
     "GRU4Rec",
     "HybridRecommender",
+    "ImplicitALS",
     "ItemKNN",
+    "LightGCN",
     "MatrixFactorization",
+    "MultVAE",
     "MultiTaskRecommender",
     "NeuMF",
     "NeuralRecommender",
     "Popularity",
+    "RP3Beta",
     "SASRec",
     "SequentialRecommender",
     "UserKNN",

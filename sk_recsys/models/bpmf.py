@@ -13,11 +13,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import RecommenderMixin
 from ..utils import resolve_device
+from ._factors import FactorScoringMixin
 
 __all__ = ["BayesianMF"]
 
 
-class BayesianMF(RecommenderMixin, BaseEstimator):
+class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     """Bayesian matrix factorisation, sampled by Gibbs (Salakhutdinov & Mnih, 2008).
 
     The model of :class:`MatrixFactorization` with ``loss="mse"``,
@@ -181,44 +182,15 @@ class BayesianMF(RecommenderMixin, BaseEstimator):
                 kept_items.append(sampler.item_factors)
                 alphas.append(alpha)
         scale = 1.0 / np.sqrt(self.n_samples)
-        self._user_factors_device_ = (torch.cat(kept_users, 1) * scale).float()
-        self._item_factors_device_ = (torch.cat(kept_items, 1) * scale).float()
-        self.user_factors_ = self._user_factors_device_.cpu().numpy()
-        self.item_factors_ = self._item_factors_device_.cpu().numpy()
+        self._set_factors(
+            torch.cat(kept_users, 1) * scale, torch.cat(kept_items, 1) * scale
+        )
         self.offset_ = self.global_mean_ if self.explicit_ else 0.0
         self.alpha_ = float(np.mean(alphas))
         return self
 
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_user_factors_device_", None)
-        state.pop("_item_factors_device_", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "user_factors_" in state:
-            device = resolve_device(self.device, fallback=True)
-            self._user_factors_device_ = torch.from_numpy(self.user_factors_).to(device)
-            self._item_factors_device_ = torch.from_numpy(self.item_factors_).to(device)
-
     def _predicts_ratings(self):
         return self.explicit_
-
-    def _scoring_device(self):
-        return self._item_factors_device_.device
-
-    def _score_users(self, users):
-        device = self._user_factors_device_.device
-        factors = self._user_factors_device_[torch.as_tensor(users, device=device)]
-        return factors @ self._item_factors_device_.T + self.offset_
-
-    def _predict_pairs(self, users, items):
-        # Pair by pair, so a row's prediction does not depend on which other
-        # rows share its matrix product (sklearn's subset invariance).
-        u = torch.from_numpy(self.user_factors_[users]).double()
-        v = torch.from_numpy(self.item_factors_[items]).double()
-        return ((u * v).sum(1) + self.offset_).numpy()
 
 
 class _GibbsSampler:

@@ -11,11 +11,13 @@ from sklearn.utils._param_validation import Interval
 
 from ..base import RecommenderMixin
 from ..utils import resolve_device
+from ..utils._linalg import spd_inverse
+from ._item_item import ItemItemMixin
 
 __all__ = ["EASE"]
 
 
-class EASE(RecommenderMixin, BaseEstimator):
+class EASE(ItemItemMixin, RecommenderMixin, BaseEstimator):
     """Embarrassingly Shallow Autoencoder (Steck, WWW 2019).
 
     Learns an item-item weight matrix ``B`` that reconstructs each user's
@@ -102,71 +104,9 @@ class EASE(RecommenderMixin, BaseEstimator):
         gram = torch.from_numpy((matrix.T @ matrix).toarray().astype(np.float32))
         gram = gram.to(device, torch.float64)
         gram.diagonal().add_(float(self.l2))
-        # cholesky_solve against the identity; torch.cholesky_inverse is an
-        # order of magnitude slower on CPU.
-        identity = torch.eye(gram.shape[0], dtype=gram.dtype, device=device)
-        precision = torch.cholesky_solve(identity, torch.linalg.cholesky(gram))
+        precision = spd_inverse(gram)
+        del gram
         weights = -precision / precision.diagonal()
         weights.fill_diagonal_(0.0)
-        self._coef_device_ = weights.to(torch.float32)
-        self.coef_ = self._coef_device_.cpu().numpy()
+        self._set_coef(weights)
         return self
-
-    def __getstate__(self):
-        state = self.__dict__.copy()
-        state.pop("_coef_device_", None)
-        return state
-
-    def __setstate__(self, state):
-        self.__dict__.update(state)
-        if "coef_" in state:
-            device = resolve_device(self.device, fallback=True)
-            self._coef_device_ = torch.from_numpy(self.coef_).to(device)
-
-    def _scoring_device(self):
-        return self._coef_device_.device
-
-    def _score_history(self, rows):
-        if self.binarize:
-            rows = rows != 0
-        weights = self._coef_device_
-        dense = torch.from_numpy(rows.toarray().astype(np.float32))
-        return dense.to(weights.device) @ weights
-
-    def _score_users(self, users):
-        return self._score_history(self.interactions_[users])
-
-    def explain(self, user, item, *, n=5):
-        """The user's history items that most support the score of ``item``.
-
-        The score is ``sum_j x_uj B_ji``: each history item ``j`` contributes
-        its weight ``B_ji`` times the user's value for it (1 when
-        ``binarize``).
-
-        Parameters
-        ----------
-        user, item : scalar
-            Raw ids.
-        n : int, default=5
-            Reasons returned.
-
-        Returns
-        -------
-        explanation : DataFrame
-            ``reason`` (a raw item id from the user's history) and ``weight``,
-            largest first; empty for an unknown user or item.
-
-        Examples
-        --------
-        >>> from sk_recsys.models import EASE
-        >>> X = [["ann", "tea"], ["ann", "jam"], ["bob", "tea"], ["bob", "jam"],
-        ...      ["cid", "tea"], ["cid", "pie"], ["dan", "tea"]]
-        >>> EASE(l2=1.0).fit(X).explain("dan", "jam")["reason"].tolist()
-        ['tea']
-        """
-
-        def weigh(u, i, row):
-            values = np.ones_like(row.data) if self.binarize else row.data
-            return values * self.coef_[row.indices, i]
-
-        return self._explain_history(user, item, n, weigh)

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import RecommenderMixin
 
@@ -51,31 +51,60 @@ def cosine_neighbours(
         Row ``q`` holds the similarities of its neighbours.
     """
     n_queries, n_vectors = queries.shape[0], vectors.shape[0]
-    k = min(n_neighbors, n_vectors)
-    if k == 0 or n_queries == 0:
-        return sp.csr_matrix((n_queries, n_vectors), dtype=np.float32)
     vector_norms = torch.from_numpy(_row_norms(vectors).astype(np.float32))
     query_norms = _row_norms(queries).astype(np.float32)
     vectors_t = sp.csr_matrix(vectors.T)
-    step = max(1, _BLOCK_CELLS // n_vectors)
+
+    def block(rows: slice) -> torch.Tensor:
+        dots = torch.from_numpy((queries[rows] @ vectors_t).toarray())
+        norms = torch.from_numpy(query_norms[rows])[:, None] * vector_norms
+        return dots / (norms + shrinkage + 1e-12)
+
+    return top_k_rows(block, n_queries, n_vectors, n_neighbors, exclude=exclude)
+
+
+def top_k_rows(
+    block, n_rows: int, n_cols: int, k: int, *, exclude=None
+) -> sp.csr_matrix:
+    """The ``k`` largest positive entries of each row of a matrix made by blocks.
+
+    ``block(rows)`` returns the dense float32 tensor of the rows in the slice
+    ``rows`` (on any device); the matrix is never held whole, only blocks
+    of about ``2**23`` cells.
+
+    Parameters
+    ----------
+    block : callable
+    n_rows, n_cols : int
+    k : int
+    exclude : ndarray of shape (n_rows,), default=None
+        For each row, a column it may not keep (itself), or -1.
+
+    Returns
+    -------
+    kept : csr_matrix of shape (n_rows, n_cols), float32
+    """
+    k = min(k, n_cols)
+    if k == 0 or n_rows == 0:
+        return sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
+    step = max(1, _BLOCK_CELLS // n_cols)
     rows, cols, vals = [], [], []
-    for start in range(0, n_queries, step):
-        stop = min(start + step, n_queries)
-        dots = torch.from_numpy((queries[start:stop] @ vectors_t).toarray())
-        norms = torch.from_numpy(query_norms[start:stop])[:, None] * vector_norms
-        sim = dots / (norms + shrinkage + 1e-12)
+    for start in range(0, n_rows, step):
+        stop = min(start + step, n_rows)
+        values = block(slice(start, stop)).to(torch.float32)
         if exclude is not None:
             own = exclude[start:stop]
             mine = np.flatnonzero(own >= 0)
-            sim[torch.from_numpy(mine), torch.from_numpy(own[mine])] = 0.0
-        values, index = torch.topk(sim, k, dim=1)
+            values[torch.from_numpy(mine), torch.from_numpy(own[mine])] = 0.0
+        values, index = torch.topk(values, k, dim=1)
+        values, index = values.cpu(), index.cpu()
         keep = values > 0
         rows.append(torch.nonzero(keep)[:, 0].numpy() + start)
         cols.append(index[keep].numpy())
         vals.append(values[keep].numpy())
     return sp.csr_matrix(
         (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-        shape=(n_queries, n_vectors),
+        shape=(n_rows, n_cols),
         dtype=np.float32,
     )
 
@@ -181,6 +210,19 @@ class ItemKNN(_NeighbourhoodModel):
     shrinkage : float, default=10.0
         Added to the cosine denominator; larger values trust pairs with few
         common users less.
+    weighting : {"none", "tfidf", "bm25"}, default="none"
+        Reweights each item's column before the cosine, treating items as
+        documents and users as terms (as implicit's ``TFIDFRecommender`` and
+        ``BM25Recommender`` do): a user's entries are multiplied by their
+        inverse document frequency ``log(n_items) - log(1 + n_items_u)``,
+        so users with many items count less. ``"tfidf"`` also takes the
+        square root of the values; ``"bm25"`` saturates them, ``v (k1 + 1)
+        / (v + k1 (1 - b + b |i| / mean |i|))`` with ``|i|`` the item's
+        total.
+    bm25_k1 : float, default=100.0
+        BM25 saturation (implicit's default).
+    bm25_b : float, default=0.8
+        BM25 length normalisation, from 0 (none) to 1 (implicit's default).
 
     Attributes
     ----------
@@ -201,12 +243,29 @@ class ItemKNN(_NeighbourhoodModel):
     [['jam']]
     """
 
-    def __init__(self, n_neighbors=200, shrinkage=10.0):
+    _parameter_constraints = {
+        **_NeighbourhoodModel._parameter_constraints,
+        "weighting": [StrOptions({"none", "tfidf", "bm25"})],
+        "bm25_k1": [Interval(numbers.Real, 0, None, closed="left")],
+        "bm25_b": [Interval(numbers.Real, 0, 1, closed="both")],
+    }
+
+    def __init__(
+        self,
+        n_neighbors=200,
+        shrinkage=10.0,
+        weighting="none",
+        bm25_k1=100.0,
+        bm25_b=0.8,
+    ):
         self.n_neighbors = n_neighbors
         self.shrinkage = shrinkage
+        self.weighting = weighting
+        self.bm25_k1 = bm25_k1
+        self.bm25_b = bm25_b
 
     def _fit_neighbours(self):
-        columns = sp.csr_matrix(self.interactions_.T)
+        columns = self._weighted(sp.csr_matrix(self.interactions_.T, dtype=np.float32))
         self.similarity_ = cosine_neighbours(
             columns,
             columns,
@@ -216,6 +275,27 @@ class ItemKNN(_NeighbourhoodModel):
         )
         if self.explicit_:
             self._item_means_ = _means(self.interactions_, axis=0)
+
+    def _weighted(self, columns: sp.csr_matrix) -> sp.csr_matrix:
+        """The item x user matrix reweighted by ``weighting``."""
+        if self.weighting == "none":
+            return columns
+        columns = columns.tocoo()
+        n_items = max(columns.shape[0], 1)
+        per_user = np.bincount(columns.col, minlength=columns.shape[1])
+        idf = np.log(n_items) - np.log1p(per_user)
+        values = np.abs(columns.data).astype(np.float64)
+        if self.weighting == "tfidf":
+            values = np.sqrt(values)
+        else:
+            totals = np.bincount(columns.row, weights=values, minlength=n_items)
+            length = (
+                1.0 - self.bm25_b + self.bm25_b * totals / max(totals.mean(), 1e-12)
+            )
+            k1 = self.bm25_k1
+            values = values * (k1 + 1.0) / (k1 * length[columns.row] + values)
+        columns.data = (values * idf[columns.col]).astype(np.float32)
+        return columns.tocsr()
 
     def _score_history(self, rows):
         return self._dense(rows @ self.similarity_.T)

@@ -5,7 +5,8 @@ broadcasting) and ``score_all(users)`` (scores of every item), which the
 estimators in :mod:`sk_recsys.models` train through skorch and rank with;
 the modules of sequential models follow :class:`SequenceModule` instead
 (hidden states of item sequences, and the item vectors they are scored
-against).
+against), and :class:`MultVAEModule` reads whole user rows
+(``forward(rows)``, ``score_rows(rows)``).
 """
 
 from ._content import ContentEncoder, ImageCNN, TextCNN, TextGRU
@@ -13,6 +14,7 @@ from ._content_models import ContentModule, HybridModule, MultiTaskModule
 from ._dmf import DeepMFModule, gather_rows
 from ._fold_in import fold_in, history_contributions
 from ._gru4rec import GRU4RecModule
+from ._lightgcn import LightGCNModule, normalized_adjacency
 from ._losses import (
     BPRLoss,
     FullSoftmaxLoss,
@@ -25,6 +27,7 @@ from ._losses import (
     ScoredBatch,
 )
 from ._mf import MatrixFactorizationModule
+from ._multvae import MultVAELoss, MultVAEModule
 from ._neumf import NeuMFModule
 from ._sasrec import SASRecModule, SequenceModule
 from ._variational import VariationalMF
@@ -39,7 +42,10 @@ __all__ = [
     "GeneralizedBCELoss",
     "HybridModule",
     "ImageCNN",
+    "LightGCNModule",
     "MatrixFactorizationModule",
+    "MultVAELoss",
+    "MultVAEModule",
     "MultiTaskLoss",
     "MultiTaskModule",
     "NeuMFModule",
@@ -56,4 +62,5 @@ __all__ = [
     "fold_in",
     "gather_rows",
     "history_contributions",
+    "normalized_adjacency",
 ]

@@ -33,6 +33,11 @@ _BUILTINS = {
     "multitask": "sk_recsys.models.multitask:MultiTaskRecommender",
     "sasrec": "sk_recsys.models.sasrec:SASRec",
     "gru4rec": "sk_recsys.models.gru4rec:GRU4Rec",
+    "multvae": "sk_recsys.models.multvae:MultVAE",
+    "lightgcn": "sk_recsys.models.lightgcn:LightGCN",
+    "ials": "sk_recsys.models.ials:ImplicitALS",
+    "rp3beta": "sk_recsys.models.rp3beta:RP3Beta",
+    "slim": "sk_recsys.models.slim:SLIM",
 }
 
 # Plugins whose import failed in this process; they are left out from then on.

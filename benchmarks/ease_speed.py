@@ -1,0 +1,213 @@
+"""EASE's inversion against this machine's dense floor, and against skrecsys.
+
+1. The floor: GFLOP/s of a large matrix product (``--n`` square, float32
+   and float64) with ``--threads`` torch threads.
+2. Inverting one symmetric positive-definite ``n x n`` matrix (a
+   regularised item Gram matrix of a random sparse matrix) four ways:
+   Cholesky then ``cholesky_solve`` against the identity (what EASE did),
+   LAPACK ``potri`` (``torch.cholesky_inverse``), LU (``torch.linalg.inv``)
+   and our recursive block inversion (``spd_inverse``, what EASE does now),
+   in float64 and float32; each as a multiple of ``n^3`` flops at the floor.
+3. ``EASE`` fitted on Last.fm-2K (17,632 items; the suite's split) with the
+   inversion in float64 (the default) and in float32, beside skrecsys's
+   ``EASE`` in the same run: fit time and test NDCG@10 (the suite's
+   evaluation: full catalog, training items excluded).
+
+Run: ``python benchmarks/ease_speed.py [--n 4096] [--threads 2]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+if not __package__:  # run as a script: the repository root on the path
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks import _common, suite
+from sk_recsys.utils._linalg import spd_inverse
+
+
+def _best_of(function, repeat):
+    best = np.inf
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _gram(n, seed=0):
+    rng = np.random.default_rng(seed)
+    matrix = sp.random(4 * n, n, density=0.02, random_state=rng, format="csr")
+    matrix.data[:] = 1.0
+    gram = (matrix.T @ matrix).toarray()
+    gram[np.diag_indices(n)] += 500.0
+    return torch.from_numpy(gram)
+
+
+def floor(n, repeat) -> dict:
+    out = {}
+    for dtype in (torch.float32, torch.float64):
+        a = torch.randn(n, n, dtype=dtype)
+        b = torch.randn(n, n, dtype=dtype)
+        seconds = _best_of(lambda a=a, b=b: a @ b, repeat)
+        out[str(dtype).split(".")[1]] = 2 * n**3 / seconds / 1e9
+    return out
+
+
+def inversions(n, gflops, repeat) -> list[dict]:
+    gram64 = _gram(n)
+    rows = []
+    for dtype in (torch.float64, torch.float32):
+        name = str(dtype).split(".")[1]
+        gram = gram64.to(dtype)
+        eye = torch.eye(n, dtype=dtype)
+        methods = {
+            "cholesky + cholesky_solve(I) (EASE before)": lambda g=gram, e=eye: (
+                torch.cholesky_solve(e, torch.linalg.cholesky(g))
+            ),
+            "cholesky_inverse (LAPACK potri)": lambda g=gram: torch.cholesky_inverse(
+                torch.linalg.cholesky(g)
+            ),
+            "linalg.inv (LU)": lambda g=gram: torch.linalg.inv(g),
+            "spd_inverse (recursive blocks, EASE now)": lambda g=gram: spd_inverse(g),
+        }
+        at_floor = n**3 / (gflops[name] * 1e9)
+        for method, function in methods.items():
+            seconds = _best_of(function, repeat)
+            rows.append(
+                {
+                    "dtype": name,
+                    "method": method,
+                    "n": n,
+                    "seconds": seconds,
+                    "x_n3_at_floor": seconds / at_floor,
+                }
+            )
+            print(rows[-1], flush=True)
+    return rows
+
+
+def lastfm(repeat) -> list[dict]:
+    from sk_recsys.models import EASE
+
+    config = suite.load_config()
+    home = _common.data_home()
+    try:
+        fold = suite.load_folds(config["datasets"]["lastfm-2k"], home)[0]
+    except FileNotFoundError as error:
+        print(f"Last.fm-2K is absent ({error}); skipped")
+        return []
+    X = fold.train[["user", "item"]]
+    rows = []
+    for dtype in (torch.float64, torch.float32):
+        model = EASE()
+        start = time.perf_counter()
+        if dtype == torch.float64:
+            model.fit(X)
+        else:
+            _fit_float32(model, X)
+        seconds = time.perf_counter() - start
+        rows.append(_lastfm_row(fold, f"sk_recsys EASE ({dtype})", seconds, model))
+    try:
+        from skrecsys.recommendation import EASE as PeerEASE
+
+        from benchmarks.peers import SkRecsys
+    except ImportError:
+        print("skrecsys is not installed: its EASE is not timed")
+        return rows
+    peer = SkRecsys("EASE", {}, "ranking")
+    start = time.perf_counter()
+    peer.fit(fold)
+    seconds = time.perf_counter() - start
+    metrics = suite.evaluate_ranking(peer.score_users, fold)
+    rows.append(
+        {
+            "model": f"skrecsys EASE {_version('skrecsys')} (l2 {PeerEASE().l2_reg})",
+            "fit_s": seconds,
+            "ndcg@10": metrics["ndcg@10"],
+        }
+    )
+    print(rows[-1], flush=True)
+    return rows
+
+
+def _version(name):
+    from importlib.metadata import version
+
+    return version(name)
+
+
+def _fit_float32(model, X):
+    """EASE's fit with the inversion in float32 (what precision costs)."""
+    model._validate_params()
+    model._fit_interactions(X, None)
+    matrix = (model.interactions_ != 0).astype(np.float32)
+    gram = torch.from_numpy((matrix.T @ matrix).toarray())
+    gram.diagonal().add_(float(model.l2))
+    precision = spd_inverse(gram)
+    weights = -precision / precision.diagonal()
+    weights.fill_diagonal_(0.0)
+    model._set_coef(weights)
+
+
+def _lastfm_row(fold, name, seconds, model):
+    users = np.zeros(fold.n_users, dtype=np.int64) - 1
+    users[model.users_.astype(np.int64)] = np.arange(model.n_users_)
+    items = np.full(fold.n_items, -1, dtype=np.int64)
+    items[model.items_.astype(np.int64)] = np.arange(model.n_items_)
+    known = items >= 0
+
+    def score(batch):
+        out = np.full((len(batch), fold.n_items), -np.inf)
+        scores = model._score_users(users[batch]).numpy()
+        out[:, known] = scores[:, items[known]]
+        return out
+
+    metrics = suite.evaluate_ranking(score, fold)
+    row = {"model": name, "fit_s": seconds, "ndcg@10": metrics["ndcg@10"]}
+    print(row, flush=True)
+    return row
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--n", type=int, default=4096)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    gflops = floor(args.n, args.repeat)
+    print("floor GFLOP/s", gflops, flush=True)
+    rows = inversions(args.n, gflops, args.repeat)
+    fits = lastfm(args.repeat)
+    _common.write_result(
+        f"ease_speed_cpu_{args.threads}threads",
+        {
+            "title": (
+                f"EASE inversion vs this machine's dense floor ({args.threads} torch "
+                f"threads): matmul {gflops['float32']:.0f} GFLOP/s float32, "
+                f"{gflops['float64']:.0f} GFLOP/s float64"
+            ),
+            "protocol": (
+                f"best of {args.repeat}; x_n3_at_floor = seconds / (n^3 flops at the "
+                "matmul floor of that dtype); an SPD inverse needs n^3 flops at best"
+            ),
+            "floor_gflops": gflops,
+            "columns": ["dtype", "method", "n", "seconds", "x_n3_at_floor"],
+            "formats": {"seconds": ".2f", "x_n3_at_floor": ".2f"},
+            "rows": rows,
+            "lastfm": fits,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()

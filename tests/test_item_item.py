@@ -1,0 +1,187 @@
+"""RP3Beta, SLIM and ItemKNN's weightings: the math on hand-made data."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet
+
+from sk_recsys.datasets import make_interactions
+from sk_recsys.metrics import get_scorer
+from sk_recsys.model_selection import train_test_split
+from sk_recsys.models import EASE, SLIM, ItemKNN, Popularity, RP3Beta
+from sk_recsys.models.rp3beta import item_transitions
+
+
+@pytest.fixture(scope="module")
+def split():
+    X, _ = make_interactions(300, 120, random_state=0, return_X_y=True)
+    return train_test_split(X, random_state=0)
+
+
+# ------------------------------------------------------------------ RP3Beta
+
+
+def test_two_step_walk_rows_sum_to_one_before_pruning():
+    rng = np.random.default_rng(0)
+    dense = (rng.random((30, 12)) < 0.3).astype(float)
+    dense[0] = 0.0  # a user with nothing does not break the walk
+    matrix = sp.csr_matrix(dense)
+    transitions = item_transitions(matrix).toarray()
+    reached = np.asarray(matrix.sum(0)).ravel() > 0
+    np.testing.assert_allclose(transitions[reached].sum(1), 1.0)
+    np.testing.assert_array_equal(transitions[~reached], 0.0)
+
+
+def test_rp3beta_weights_are_the_penalised_pruned_walk(split):
+    X_train, _ = split
+    model = RP3Beta(alpha=0.8, beta=0.3, n_neighbors=7).fit(X_train)
+    walk = item_transitions(model.interactions_, alpha=0.8).toarray()
+    walk /= np.maximum(model.item_popularity_, 1) ** 0.3
+    np.fill_diagonal(walk, 0.0)
+    weights = model.coef_.toarray()
+    for i in range(model.n_items_):
+        kept = np.flatnonzero(weights[i])
+        assert len(kept) <= 7
+        np.testing.assert_allclose(weights[i, kept], walk[i, kept], rtol=1e-5)
+        if len(kept) == 7:  # the largest ones were kept
+            assert walk[i, kept].min() >= np.sort(walk[i])[-7] - 1e-6
+
+
+def test_beta_lowers_the_rank_of_popular_items(split):
+    X_train, _ = split
+    users = np.unique(X_train.iloc[:, 0])[:50]
+
+    def mean_popularity(model):
+        items = model.recommend(users, k=10)[0]
+        codes = np.searchsorted(model.items_, items.ravel())
+        return model.item_popularity_[codes].mean()
+
+    plain = RP3Beta(beta=0.0).fit(X_train)
+    penalised = RP3Beta(beta=0.8).fit(X_train)
+    assert mean_popularity(penalised) < mean_popularity(plain)
+
+
+# --------------------------------------------------------------------- SLIM
+
+
+def test_slim_weights_are_non_negative_with_a_zero_diagonal(split):
+    X_train, _ = split
+    model = SLIM(l1=0.5, l2=2.0, n_neighbors=1000, max_iter=1000).fit(X_train)
+    weights = model.coef_.toarray()
+    assert (weights >= 0).all()
+    np.testing.assert_array_equal(np.diag(weights), 0.0)
+    assert 0 < model.coef_.nnz < 0.5 * model.n_items_**2  # the L1 term sparsifies
+
+
+def test_slim_column_is_the_elastic_net_of_that_item(split):
+    X_train, _ = split
+    model = SLIM(l1=0.5, l2=2.0, n_neighbors=1000, tol=1e-8, max_iter=5000)
+    model.fit(X_train)
+    matrix = (model.interactions_ != 0).toarray().astype(float)
+    j = int(np.argmax(matrix.sum(0)))
+    others = matrix.copy()
+    others[:, j] = 0.0
+    n_users = matrix.shape[0]
+    reference = ElasticNet(
+        alpha=2.5 / n_users,
+        l1_ratio=0.2,
+        positive=True,
+        fit_intercept=False,
+        tol=1e-8,
+        max_iter=5000,
+    ).fit(others, matrix[:, j])
+    np.testing.assert_allclose(
+        model.coef_[:, [j]].toarray().ravel(), reference.coef_, atol=1e-5
+    )
+
+
+def test_slim_keeps_the_largest_weights_and_threads_agree(split):
+    X_train, _ = split
+    full = SLIM(l1=0.1, l2=1.0, n_neighbors=1000, max_iter=1000).fit(X_train)
+    pruned = SLIM(l1=0.1, l2=1.0, n_neighbors=3, max_iter=1000, n_jobs=2).fit(X_train)
+    columns = full.coef_.toarray()
+    kept = pruned.coef_.toarray()
+    assert ((kept > 0).sum(0) <= 3).all()
+    for j in range(full.n_items_):
+        expected = np.sort(columns[:, j])[::-1][:3]
+        np.testing.assert_allclose(np.sort(kept[:, j])[::-1][:3], expected, rtol=1e-5)
+
+
+def test_slim_reports_columns_that_did_not_converge(split):
+    X_train, _ = split
+    with pytest.warns(ConvergenceWarning, match="did not converge"):
+        model = SLIM(l1=0.01, l2=0.01, max_iter=1, tol=1e-12).fit(X_train)
+    assert model.n_unconverged_ > 0
+
+
+def test_slim_refuses_no_penalty():
+    with pytest.raises(ValueError, match="l1 \\+ l2 > 0"):
+        SLIM(l1=0.0, l2=0.0).fit([[0, 0], [1, 1]])
+
+
+# ------------------------------------------------------ shared by the three
+
+
+@pytest.mark.parametrize(
+    "model",
+    [RP3Beta(), SLIM(l1=0.1, l2=1.0, max_iter=1000), EASE(l2=50.0)],
+    ids=["rp3beta", "slim", "ease"],
+)
+def test_ranks_better_than_popularity_and_explains_its_scores(model, split):
+    X_train, X_test = split
+    ndcg = get_scorer("ndcg@10")
+    model.fit(X_train)
+    assert ndcg(model, X_test) > ndcg(Popularity().fit(X_train), X_test)
+    user, item = model.users_[4], model.items_[10]
+    n_seen = model.interactions_[4].nnz
+    weights = model.explain(user, item, n=n_seen)["weight"]
+    score = model.score_items([user], [item])[0, 0]
+    assert weights.sum() == pytest.approx(score, abs=1e-5)
+
+
+# ------------------------------------------------------------------ ItemKNN
+
+
+def test_bm25_weighting_matches_implicits_formula():
+    X = [[0, 0], [0, 1], [1, 0], [1, 1], [1, 2], [2, 2], [3, 0]]
+    y = np.array([1.0, 2.0, 1.0, 5.0, 1.0, 3.0, 1.0])
+    model = ItemKNN(weighting="bm25", bm25_k1=1.5, bm25_b=0.5, shrinkage=0.0)
+    model.fit(X, y)
+    items = model.interactions_.T.toarray()  # item x user
+    n_items = items.shape[0]
+    idf = np.log(n_items) - np.log1p((items > 0).sum(0))
+    length = 0.5 + 0.5 * items.sum(1) / items.sum(1).mean()
+    weighted = np.where(
+        items > 0, items * 2.5 / (1.5 * length[:, None] + items) * idf, 0.0
+    )
+    norms = np.linalg.norm(weighted, axis=1)
+    cosine = weighted @ weighted.T / np.outer(norms, norms)
+    np.fill_diagonal(cosine, 0.0)
+    np.testing.assert_allclose(
+        model.similarity_.toarray(), np.clip(cosine, 0, None), rtol=1e-5
+    )
+
+
+@pytest.mark.parametrize("weighting", ["tfidf", "bm25"])
+def test_weightings_change_the_neighbours_and_still_rank(weighting, split):
+    X_train, X_test = split
+    ndcg = get_scorer("ndcg@10")
+    plain = ItemKNN().fit(X_train)
+    weighted = ItemKNN(weighting=weighting).fit(X_train)
+    assert not np.allclose(plain.similarity_.toarray(), weighted.similarity_.toarray())
+    assert ndcg(weighted, X_test) > ndcg(Popularity().fit(X_train), X_test)
+
+
+def test_ease_matches_the_closed_form_on_a_catalog_above_the_block_size():
+    # 700 items: the inversion recurses on blocks (below 512 it is Cholesky).
+    X, _ = make_interactions(
+        400, 700, interactions_per_user=30, random_state=2, return_X_y=True
+    )
+    model = EASE(l2=20.0).fit(X)
+    matrix = (model.interactions_ != 0).toarray().astype(np.float64)
+    precision = np.linalg.inv(matrix.T @ matrix + 20.0 * np.eye(model.n_items_))
+    expected = -precision / np.diag(precision)
+    np.fill_diagonal(expected, 0.0)
+    assert model.n_items_ > 512
+    np.testing.assert_allclose(model.coef_, expected, atol=1e-6)
