@@ -48,6 +48,16 @@ def missing(model: dict) -> str | None:
     except ImportError:
         note = _NOTES.get(library, f"{library} is not installed")
         return f"{note} (pip install -e .[bench] installs the peers that build)"
+    for module in model.get("requires", []):
+        # A peer model that needs more than its library (cornac's LightGCN
+        # needs dgl).
+        try:
+            importlib.import_module(module)
+        except Exception as error:  # a broken install raises more than ImportError
+            return (
+                f"{library}'s {model['estimator']} needs {module}, which does not "
+                f"import here: {type(error).__name__}: {error}"
+            )
     return None
 
 

@@ -40,6 +40,7 @@ def test_rp3beta_weights_are_the_penalised_pruned_walk(split):
     walk /= np.maximum(model.item_popularity_, 1) ** 0.3
     np.fill_diagonal(walk, 0.0)
     weights = model.coef_.toarray()
+    assert ((weights > 0).sum(0) <= 7).all()  # the second, per-column pass
     for i in range(model.n_items_):
         kept = np.flatnonzero(weights[i])
         assert len(kept) <= 7
@@ -185,3 +186,14 @@ def test_ease_matches_the_closed_form_on_a_catalog_above_the_block_size():
     np.fill_diagonal(expected, 0.0)
     assert model.n_items_ > 512
     np.testing.assert_allclose(model.coef_, expected, atol=1e-6)
+
+
+def test_ease_in_float32_ranks_like_float64(split):
+    X_train, _ = split
+    double = EASE(l2=50.0).fit(X_train)
+    single = EASE(l2=50.0, dtype="float32").fit(X_train)
+    np.testing.assert_allclose(single.coef_, double.coef_, atol=1e-5)
+    users = double.users_[:20]
+    assert (
+        single.recommend(users, k=5)[0] == double.recommend(users, k=5)[0]
+    ).mean() > 0.95

@@ -7,7 +7,7 @@ import numbers
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import RecommenderMixin
 from ..utils import resolve_device
@@ -26,8 +26,11 @@ class EASE(ItemItemMixin, RecommenderMixin, BaseEstimator):
     form: with ``P = (X^T X + l2 I)^-1``, ``B = -P / diag(P)`` and a zero
     diagonal. A user's scores are ``x_u B``, so new users are folded in from
     ``history=`` without refitting. The inversion runs in torch on
-    ``device``; it costs O(n_items^3) time and O(n_items^2) memory, which
-    suits catalogs up to a few tens of thousands of items.
+    ``device`` by recursive block inversion (about ``4/3 n_items^3`` flops,
+    nearly all in matrix products); it takes O(n_items^2) memory, which
+    suits catalogs up to a few tens of thousands of items. On Last.fm-2K
+    (17,632 items, one thread of a 2-core Xeon) the fit took 97 s in float64
+    and 51 s in float32, with the same NDCG@10 (``benchmarks/ease_speed.py``).
 
     Parameters
     ----------
@@ -39,6 +42,12 @@ class EASE(ItemItemMixin, RecommenderMixin, BaseEstimator):
         formulation; ratings used as weights rank worse (on MovieLens-100K
         ``ua``, NDCG@10 0.25 against 0.32). Set False to weight the Gram
         matrix by ``y`` (e.g. normalised play counts).
+    dtype : {"float64", "float32"}, default="float64"
+        Precision of the inversion. ``"float32"`` halves the time and the
+        memory of the fit; with a regularised Gram matrix (``l2`` in the
+        hundreds) it ranks the same, but a small ``l2`` on dense data can
+        leave it ill-conditioned, hence the float64 default. The weights
+        are stored in float32 either way.
     device : str, default="cpu"
         Torch device for fitting and scoring (``"cuda"`` for a GPU). A model
         fitted on a GPU unpickles on a machine without one, on the CPU.
@@ -69,12 +78,14 @@ class EASE(ItemItemMixin, RecommenderMixin, BaseEstimator):
     _parameter_constraints = {
         "l2": [Interval(numbers.Real, 0, None, closed="neither")],
         "binarize": ["boolean"],
+        "dtype": [StrOptions({"float64", "float32"})],
         "device": [str, torch.device],
     }
 
-    def __init__(self, l2=500.0, binarize=True, device="cpu"):
+    def __init__(self, l2=500.0, binarize=True, dtype="float64", device="cpu"):
         self.l2 = l2
         self.binarize = binarize
+        self.dtype = dtype
         self.device = device
 
     def fit(self, X, y=None, *, item_features=None, user_features=None):
@@ -102,7 +113,7 @@ class EASE(ItemItemMixin, RecommenderMixin, BaseEstimator):
         if self.binarize:
             matrix = (matrix != 0).astype(np.float32)
         gram = torch.from_numpy((matrix.T @ matrix).toarray().astype(np.float32))
-        gram = gram.to(device, torch.float64)
+        gram = gram.to(device, getattr(torch, self.dtype))
         gram.diagonal().add_(float(self.l2))
         precision = spd_inverse(gram)
         del gram

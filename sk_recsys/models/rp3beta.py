@@ -69,10 +69,13 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
     ``i`` (each step's probability raised to ``alpha``; see
     :func:`item_transitions`), divided by ``popularity_i ** beta``, which
     lowers the weight of items that many walks reach only because they are
-    popular. Each item keeps its ``n_neighbors`` largest weights (its own
-    weight is 0). A user's score for ``i`` is ``sum_j x_uj W_ji`` over the
-    user's items, so new users are folded in from ``history=`` without
-    refitting, and :meth:`explain` lists the history items by their term.
+    popular. Each item keeps its ``n_neighbors`` largest outgoing weights
+    (its own weight is 0), optionally rescaled to sum to 1 (``normalize``),
+    then its ``n_neighbors`` largest incoming ones, the two pruning passes
+    of Ferrari Dacrema et al.'s reference code. A user's score for ``i`` is
+    ``sum_j x_uj W_ji`` over the user's items, so new users are folded in
+    from ``history=`` without refitting, and :meth:`explain` lists the
+    history items by their term.
 
     The walk probabilities are computed a block of items at a time, so the
     dense ``n_items x n_items`` matrix is never held.
@@ -86,7 +89,8 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
     n_neighbors : int, default=100
         Weights kept per item.
     normalize : bool, default=False
-        Rescale each item's kept weights to sum to 1.
+        Rescale each item's kept outgoing weights to sum to 1 (before the
+        second pruning pass).
 
     Attributes
     ----------
@@ -180,5 +184,14 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
         )
         if self.normalize:
             weights = normalize(weights, norm="l1", axis=1)
+        # The reference code's second pass: each item also keeps only its
+        # n_neighbors strongest incoming weights (top-k per column).
+        incoming = sp.csr_matrix(weights.T)
+        weights = top_k_rows(
+            lambda rows: torch.from_numpy(incoming[rows].toarray()),
+            self.n_items_,
+            self.n_items_,
+            self.n_neighbors,
+        ).T
         self._set_coef(weights)
         return self
