@@ -25,7 +25,7 @@ class ImplicitALS(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     Every (user, item) cell takes part: an observed interaction is a
     preference ``p_ui = 1`` held with confidence ``c_ui = 1 + alpha * y_ui``
     (or ``1 + alpha * log(1 + y_ui / eps)``), every other cell a ``p_ui = 0``
-    with confidence 1 (Hu, Koren & Volinsky, 2008). The model minimises
+    with confidence 1 (Hu, Koren & Volinsky, 2008). The model minimises::
 
         sum_{u,i} c_ui (p_ui - x_u . y_i)^2
         + sum_u l2_u |x_u|^2 + sum_i l2_i |y_i|^2

@@ -52,7 +52,7 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
 
     Each item's column of the weight matrix ``W`` is a non-negative linear
     regression of that item's column of the (binary) interaction matrix
-    ``X`` on every other item's:
+    ``X`` on every other item's::
 
         min_w  1/2 |x_j - X w|^2 + l2/2 |w|^2 + l1 |w|_1,
         w >= 0, w_j = 0,
