@@ -95,72 +95,37 @@ def inversions(n, gflops, repeat) -> list[dict]:
     return rows
 
 
-def lastfm(repeat) -> list[dict]:
-    from sk_recsys.models import EASE
+def lastfm() -> list[dict]:
+    """EASE on Last.fm-2K in both precisions, then skrecsys's, through the
+    suite's adapters (fit on the fold, scored in its index space)."""
+    from benchmarks.peers import Ours, SkRecsys
 
     config = suite.load_config()
-    home = _common.data_home()
     try:
-        fold = suite.load_folds(config["datasets"]["lastfm-2k"], home)[0]
+        fold = suite.load_folds(config["datasets"]["lastfm-2k"], _common.data_home())[0]
     except FileNotFoundError as error:
         print(f"Last.fm-2K is absent ({error}); skipped")
         return []
-    X = fold.train[["user", "item"]]
-    rows = []
-    for dtype in ("float64", "float32"):
-        model = EASE(dtype=dtype)
-        start = time.perf_counter()
-        model.fit(X)
-        seconds = time.perf_counter() - start
-        rows.append(
-            _lastfm_row(fold, f"sk_recsys EASE (dtype={dtype})", seconds, model)
-        )
+    adapters = {
+        f"sk_recsys EASE (dtype={dtype})": Ours("ease", {"dtype": dtype}, "ranking")
+        for dtype in ("float64", "float32")
+    }
     try:
-        from skrecsys.recommendation import EASE as PeerEASE
-
-        from benchmarks.peers import SkRecsys
+        import skrecsys  # noqa: F401
     except ImportError:
         print("skrecsys is not installed: its EASE is not timed")
-        return rows
-    peer = SkRecsys("EASE", {}, "ranking")
-    start = time.perf_counter()
-    peer.fit(fold)
-    seconds = time.perf_counter() - start
-    metrics = suite.evaluate_ranking(peer.score_users, fold)
-    rows.append(
-        {
-            "model": f"skrecsys EASE {_version('skrecsys')} (l2 {PeerEASE().l2_reg})",
-            "fit_s": seconds,
-            "ndcg@10": metrics["ndcg@10"],
-        }
-    )
-    print(rows[-1], flush=True)
+    else:
+        peer = SkRecsys("EASE", {}, "ranking")
+        adapters[f"{peer.library} EASE (its defaults)"] = peer
+    rows = []
+    for name, adapter in adapters.items():
+        start = time.perf_counter()
+        adapter.fit(fold)
+        seconds = time.perf_counter() - start
+        metrics = suite.evaluate_ranking(adapter.score_users, fold)
+        rows.append({"model": name, "fit_s": seconds, "ndcg@10": metrics["ndcg@10"]})
+        print(rows[-1], flush=True)
     return rows
-
-
-def _version(name):
-    from importlib.metadata import version
-
-    return version(name)
-
-
-def _lastfm_row(fold, name, seconds, model):
-    users = np.zeros(fold.n_users, dtype=np.int64) - 1
-    users[model.users_.astype(np.int64)] = np.arange(model.n_users_)
-    items = np.full(fold.n_items, -1, dtype=np.int64)
-    items[model.items_.astype(np.int64)] = np.arange(model.n_items_)
-    known = items >= 0
-
-    def score(batch):
-        out = np.full((len(batch), fold.n_items), -np.inf)
-        scores = model._score_users(users[batch]).numpy()
-        out[:, known] = scores[:, items[known]]
-        return out
-
-    metrics = suite.evaluate_ranking(score, fold)
-    row = {"model": name, "fit_s": seconds, "ndcg@10": metrics["ndcg@10"]}
-    print(row, flush=True)
-    return row
 
 
 def main(argv=None):
@@ -173,7 +138,7 @@ def main(argv=None):
     gflops = floor(args.n, args.repeat)
     print("floor GFLOP/s", gflops, flush=True)
     rows = inversions(args.n, gflops, args.repeat)
-    fits = lastfm(args.repeat)
+    fits = lastfm()
     _common.write_result(
         f"ease_speed_cpu_{args.threads}threads",
         {

@@ -92,77 +92,54 @@ ALS_ITERATIONS, ALS_CONFIDENCE, ALS_L2 = 15, 10.0, 0.01
 
 
 def _als_fits(fold, factors, threads):
-    """Time implicit's ALS and ours (cg, exact) on one fold; score each."""
-    import implicit
+    """Time implicit's ALS and ours (cg, exact) on one fold; score each.
+
+    Both run through the suite's adapters (``benchmarks.peers``), which fit
+    on the fold and score in its index space, as in ``python -m benchmarks
+    run``.
+    """
     import torch
-    from implicit.cpu.als import AlternatingLeastSquares
-    from threadpoolctl import threadpool_limits
 
+    from benchmarks.peers import Implicit, Ours
     from benchmarks.suite import evaluate_ranking
-    from sk_recsys.models import ImplicitALS
 
-    matrix = fold.train_matrix().astype(np.float32)
-    rows = []
-    peer = AlternatingLeastSquares(
-        factors=factors,
-        regularization=ALS_L2,
-        alpha=ALS_CONFIDENCE,
-        iterations=ALS_ITERATIONS,
-        num_threads=threads,
-        random_state=0,
-    )
-    with threadpool_limits(1, "blas"):  # implicit's own advice
+    def timed(adapter, library):
         start = time.perf_counter()
-        peer.fit(sp.csr_matrix(matrix), show_progress=False)
-        peer_s = time.perf_counter() - start
-    user_f, item_f = np.asarray(peer.user_factors), np.asarray(peer.item_factors)
-    rows.append(
-        _als_row(
-            fold,
-            factors,
-            f"implicit {implicit.__version__} (cg, 3 steps)",
-            peer_s,
-            evaluate_ranking(lambda u: user_f[u] @ item_f.T, fold),
-        )
+        adapter.fit(fold)
+        fit_s = time.perf_counter() - start
+        metrics = evaluate_ranking(adapter.score_users, fold)
+        return _als_row(fold, factors, library, fit_s, metrics)
+
+    peer = Implicit(
+        "als",
+        {
+            "factors": factors,
+            "regularization": ALS_L2,
+            "alpha": ALS_CONFIDENCE,
+            "iterations": ALS_ITERATIONS,
+            "num_threads": threads,
+        },
+        "ranking",
     )
+    rows = [timed(peer, f"{peer.library} (cg, 3 steps)")]
     previous = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
         # The exact solver costs O(nnz f^2) an iteration: timed up to 2M rows.
         solvers = ("cg", "exact") if len(fold.train) <= 2_000_000 else ("cg",)
         for solver in solvers:
-            model = ImplicitALS(
-                n_factors=factors,
-                max_iter=ALS_ITERATIONS,
-                alpha=ALS_CONFIDENCE - 1.0,
-                l2=ALS_L2,
-                l2_exponent=0.0,
-                solver=solver,
-                cg_steps=3,
-                random_state=0,
-            )
-            start = time.perf_counter()
-            model.fit(fold.train[["user", "item"]])
-            ours_s = time.perf_counter() - start
-            # our raw ids are the fold's indices; items without training rows
-            # keep zero vectors, as in implicit
-            users = np.zeros((fold.n_users, factors), dtype=np.float32)
-            items = np.zeros((fold.n_items, factors), dtype=np.float32)
-            users[model.users_.astype(np.int64)] = model.user_factors_
-            items[model.items_.astype(np.int64)] = model.item_factors_
-
-            def score(batch, users=users, items=items):
-                return users[batch] @ items.T
-
-            rows.append(
-                _als_row(
-                    fold,
-                    factors,
-                    f"sk_recsys ImplicitALS ({solver})",
-                    ours_s,
-                    evaluate_ranking(score, fold),
-                )
-            )
+            params = {
+                "n_factors": factors,
+                "max_iter": ALS_ITERATIONS,
+                "alpha": ALS_CONFIDENCE - 1.0,
+                "l2": ALS_L2,
+                "l2_exponent": 0.0,
+                "solver": solver,
+                "cg_steps": 3,
+                "random_state": 0,
+            }
+            ours = Ours("ials", params, "ranking")
+            rows.append(timed(ours, f"sk_recsys ImplicitALS ({solver})"))
     finally:
         torch.set_num_threads(previous)
     base = rows[0]["s_per_iteration"]

@@ -212,7 +212,8 @@ class Implicit(_FactorAdapter):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         classes = {"als": AlternatingLeastSquares, "bpr": BayesianPersonalizedRanking}
-        model = classes[self.estimator](**self.params, random_state=0, num_threads=0)
+        params = {"random_state": 0, "num_threads": 0, **self.params}
+        model = classes[self.estimator](**params)
         from threadpoolctl import threadpool_limits
 
         # implicit parallelises itself and asks BLAS not to (its own warning).
