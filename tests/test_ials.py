@@ -131,3 +131,15 @@ def test_gpu_fit_matches_cpu(split):
     gpu = ImplicitALS(n_factors=6, max_iter=2, random_state=0, device="cuda")
     gpu.fit(X_train)
     np.testing.assert_allclose(gpu.user_factors_, cpu.user_factors_, atol=1e-3)
+
+
+def test_items_without_interactions_get_zero_vectors():
+    import pandas as pd
+
+    X = [[0, "tea"], [0, "jam"], [1, "tea"], [2, "jam"]]
+    features = pd.DataFrame({"price": [1.0, 2.0, 3.0]}, index=["tea", "jam", "pie"])
+    model = ImplicitALS(n_factors=2, max_iter=2, random_state=0)
+    model.fit(X, item_features=features)
+    pie = list(model.items_).index("pie")
+    np.testing.assert_array_equal(model.item_factors_[pie], 0.0)
+    assert np.abs(np.delete(model.item_factors_, pie, axis=0)).sum() > 0

@@ -197,3 +197,8 @@ def test_ease_in_float32_ranks_like_float64(split):
     assert (
         single.recommend(users, k=5)[0] == double.recommend(users, k=5)[0]
     ).mean() > 0.95
+
+
+def test_rp3beta_refuses_negative_weights():
+    with pytest.raises(ValueError, match="non-negative"):
+        RP3Beta().fit([[0, 0], [1, 1]], [1.0, -2.0])

@@ -74,7 +74,9 @@ class ALSHalf:
         totals = self.n_cols + np.asarray(matrix.sum(axis=1)).ravel()
         weights = reg * totals**reg_exponent
         order = np.argsort(lengths, kind="stable")
-        order = order[lengths[order] > 0]  # empty rows solve to 0
+        order = order[lengths[order] > 0]
+        # Rows without entries solve to 0: set once per half-step, not solved.
+        self.empty = torch.as_tensor(np.flatnonzero(lengths == 0), device=self.device)
         self.chunks = []
         start = 0
         max_rows = max(1, _CELLS // n_factors**2)
@@ -116,7 +118,6 @@ class ALSHalf:
         """
         gram = other.T @ other
         eye = torch.eye(other.shape[1], dtype=other.dtype, device=other.device)
-        touched = torch.zeros(self.n_rows, dtype=torch.bool, device=factors.device)
         for chunk in self.chunks:
             # embedding() gathers rows several times faster than other[cols]
             gathered = torch.nn.functional.embedding(chunk.cols, other)  # (B, L, f)
@@ -132,8 +133,7 @@ class ALSHalf:
                     factors[chunk.rows], target, gram, gathered, chunk, cg_steps
                 )
             factors[chunk.rows] = solution
-            touched[chunk.rows] = True
-        factors[~touched] = 0.0
+        factors[self.empty] = 0.0
         return factors
 
 
