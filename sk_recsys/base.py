@@ -128,6 +128,16 @@ class History:
         """Number of history items of each row."""
         return np.diff(self.indptr)
 
+    def take(self, rows: np.ndarray) -> History:
+        """The histories of the users at positions ``rows`` (an int array)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        starts, stops = self.indptr[rows], self.indptr[rows + 1]
+        lengths = stops - starts
+        positions = np.repeat(starts - np.cumsum(lengths) + lengths, lengths)
+        positions += np.arange(lengths.sum())
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return History(self.matrix[rows], indptr, self.items[positions])
+
 
 def _as_tensor(scores) -> torch.Tensor:
     if isinstance(scores, torch.Tensor):
@@ -308,6 +318,17 @@ class RecommenderMixin:
     def _scoring_device(self):
         """Where ``_score_users`` puts its scores (sizes the scoring chunks)."""
         return "cpu"
+
+    def _item_vectors(self):
+        """Item vectors ``V`` such that scores are ``query @ V.T`` (plus a
+        per-user constant), for approximate retrieval; None when the model
+        does not score by inner products."""
+        return None
+
+    def _query_vectors(self, codes: np.ndarray, history: History | None):
+        """``(queries, served)``: a user vector per row of ``codes`` and which
+        rows have one (the others are scored exactly)."""
+        raise NotImplementedError
 
     def _predict_pairs(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         return self._gather_pairs(users, items, self._score_users)
@@ -550,7 +571,14 @@ class RecommenderMixin:
         return out
 
     def recommend(
-        self, users, k=10, *, exclude_seen=True, candidates=None, history=None
+        self,
+        users,
+        k=10,
+        *,
+        exclude_seen=True,
+        candidates=None,
+        history=None,
+        index=None,
     ):
         """Top ``k`` items for each user, best first.
 
@@ -571,6 +599,10 @@ class RecommenderMixin:
             weight}``. Added to the user's training row for models that fold
             in (neighbourhood and linear item models); always excluded when
             ``exclude_seen``.
+        index : sk_recsys.retrieval.ItemIndex, default=None
+            Answer from this approximate index of the model's item vectors
+            instead of scoring the whole catalog (models that score by inner
+            products); ``None`` is exact. Not with ``candidates``.
 
         Returns
         -------
@@ -595,11 +627,28 @@ class RecommenderMixin:
         if candidates is not None:
             cand = self._codes(check_ids(candidates, name="candidates"), users=False)
             columns = torch.from_numpy(np.unique(cand[cand >= 0]))
+        if index is not None and candidates is not None:
+            raise ValueError(
+                "candidates= ranks only the given items, exactly; pass it or an "
+                "index=, not both."
+            )
         history = self._parse_history(history, users)
         top_ids = np.empty((len(users), k), dtype=np.int64)
         top_scores = np.empty((len(users), k), dtype=np.float32)
         for chunk in _chunks(len(users), self.n_items_, self._scoring_device()):
             chunk_history = None if history is None else history.rows(chunk)
+            if index is not None:
+                seen = None
+                if exclude_seen:
+                    seen = matrix_rows(self.interactions_, codes[chunk])
+                    if chunk_history is not None:
+                        seen = sp.csr_matrix(seen + chunk_history.matrix)
+                values, index_ids = index._top_k(
+                    self, codes[chunk], chunk_history, seen, k
+                )
+                top_scores[chunk] = values.numpy()
+                top_ids[chunk] = index_ids.numpy()
+                continue
             scores = self._user_scores(codes[chunk], chunk_history)
             if exclude_seen:
                 seen = matrix_rows(self.interactions_, codes[chunk])
@@ -611,12 +660,12 @@ class RecommenderMixin:
                 col_map = columns.to(scores.device)
                 scores = scores[:, col_map]
             n_top = min(k, scores.shape[1])
-            values, index = torch.topk(scores, n_top, dim=1)
+            values, top = torch.topk(scores, n_top, dim=1)
             if col_map is not None:
-                index = col_map[index]
+                top = col_map[top]
             top_scores[chunk, :n_top] = values.cpu().numpy()
             top_scores[chunk, n_top:] = -np.inf
-            top_ids[chunk, :n_top] = index.cpu().numpy()
+            top_ids[chunk, :n_top] = top.cpu().numpy()
         padded = np.isneginf(top_scores)
         item_ids = (
             self.items_[np.where(padded, 0, top_ids)] if self.n_items_ else top_ids

@@ -46,6 +46,15 @@ class FactorScoringMixin:
         factors = self._user_factors_device_[torch.as_tensor(users, device=device)]
         return factors @ self._item_factors_device_.T + self.offset_
 
+    def _item_vectors(self):
+        return self.item_factors_
+
+    def _query_vectors(self, codes, history):
+        served = codes >= 0
+        if history is not None:  # folded in exactly instead
+            served &= history.lengths() == 0
+        return torch.from_numpy(self.user_factors_[np.maximum(codes, 0)]), served
+
     def _predict_pairs(self, users, items):
         # Pair by pair, so a row's prediction does not depend on which other
         # rows share its matrix product (sklearn's subset invariance).

@@ -75,7 +75,10 @@ def is_sequential(estimator) -> bool:
     """Whether ``estimator`` follows the sequence contract.
 
     A sequential model is one with a ``time_column`` parameter: it orders
-    each user's rows by that column and reads ``history=`` in order. The
+    each user's rows by that column and reads ``history=`` in order. A
+    composite (e.g. :class:`~sk_recsys.compose.CandidateRanker`) answers
+    with a ``_reads_order()`` method: whether one of its members is
+    sequential. The
     conformance kit then checks that order matters
     (:func:`~sk_recsys.utils.estimator_checks.check_sequence_order`).
 
@@ -86,6 +89,9 @@ def is_sequential(estimator) -> bool:
     >>> is_sequential(SASRec()), is_sequential(EASE())
     (True, False)
     """
+    reads_order = getattr(estimator, "_reads_order", None)
+    if callable(reads_order):  # a composite: sequential when a member is
+        return bool(reads_order())
     get_params = getattr(estimator, "get_params", None)
     return callable(get_params) and "time_column" in get_params(deep=False)
 
@@ -338,6 +344,18 @@ class SequentialRecommender(NeuralRecommender):
 
     def _score_users(self, users):
         return self._score_tails(self._tails_[torch.as_tensor(users).to(self.device)])
+
+    def _item_vectors(self):
+        return self.module_.item_vectors().detach()
+
+    def _query_vectors(self, codes, history):
+        """The encoder's state after each user's window (history included)."""
+        windows = self._windows(codes, history)
+        served = (windows != self.n_items_).any(dim=1)
+        self._set_training(False)
+        with torch.no_grad():
+            hidden = self.module_(windows)[:, -1]
+        return hidden, served.cpu().numpy()
 
     def _predict_pairs(self, users, items):
         return self._gather_pairs(users, items, self._score_users)

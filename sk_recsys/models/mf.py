@@ -353,6 +353,29 @@ class MatrixFactorization(NeuralRecommender):
             scores = np.clip(scores, *self.rating_range_)
         return scores
 
+    def _item_vectors(self):
+        # [q_i, b_i, 1] against [p_u, 1, b_u + mu]: the inner product is the
+        # score itself.
+        module = self.module_
+        weight = module.item_factors.weight
+        return torch.cat(
+            [weight, module.item_bias.weight, torch.ones_like(weight[:, :1])], dim=1
+        ).detach()
+
+    def _query_vectors(self, codes, history):
+        served = codes >= 0
+        if history is not None:  # folded in exactly instead
+            served &= history.lengths() == 0
+        module = self.module_
+        users = self._device_tensor(np.maximum(codes, 0))
+        with torch.no_grad():
+            factors = module.user_factors(users)
+            offset = module.global_bias.expand(len(users)).clone()
+            if module.user_bias is not None:
+                offset = offset + module.user_bias(users)[:, 0]
+        ones = torch.ones_like(factors[:, :1])
+        return torch.cat([factors, ones, offset[:, None]], dim=1), served
+
     def _score_history(self, rows):
         """Fold in users given by sparse rows: solve for their vectors."""
         vectors, bias, _ = self._fold_in(rows)

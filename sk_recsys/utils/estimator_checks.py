@@ -470,7 +470,8 @@ def check_sequence_order(estimator, data):
         return
     if "random_state" in estimator.get_params(deep=False):
         estimator.set_params(random_state=0)
-    estimator.set_params(time_column=2)
+    if "time_column" in estimator.get_params(deep=False):  # (composites: members')
+        estimator.set_params(time_column=2)
     forward = _fit(clone(estimator), _walks())
     backward = _fit(clone(estimator), _walks(reverse=True))
     users = np.asarray(forward.users_)[:10]
