@@ -31,12 +31,14 @@ Anything else is refused at save time with a ``TypeError`` naming it.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import inspect
 import itertools
 import json
 import math
 import os
+import struct
 import tempfile
 import warnings
 from pathlib import Path
@@ -49,8 +51,11 @@ import torch
 __all__ = ["load", "save"]
 
 FORMAT = "sk_recsys.model"
-FORMAT_VERSION = 1
+# 2: the document lists a SHA-256 of every tensor's bytes (with its dtype and
+# shape) and the metadata carries a SHA-256 of the document.
+FORMAT_VERSION = 2
 _METADATA_KEY = "sk_recsys"
+_CHECKSUM_KEY = "sk_recsys.sha256"
 
 # skorch's own attributes, rebuilt by ``initialize()`` or stored apart.
 _SKORCH_STATE = {
@@ -537,8 +542,10 @@ def save(model, path) -> None:
         "params": params,
         "state": state,
         "torch_state": torch_state,
+        "tensors": {key: _describe(tensor) for key, tensor in encoder.tensors.items()},
     }
-    metadata = {_METADATA_KEY: json.dumps(document, allow_nan=False)}
+    text = json.dumps(document, allow_nan=False)
+    metadata = {_METADATA_KEY: text, _CHECKSUM_KEY: _sha256(text.encode())}
     path = Path(os.fspath(path))
     # Write beside the target, then rename: a crash never leaves half a file.
     fd, tmp = tempfile.mkstemp(dir=path.parent or ".", prefix=f".{path.name}.")
@@ -551,40 +558,174 @@ def save(model, path) -> None:
         raise
 
 
+# safetensors' dtype names, by torch dtype.
+_DTYPES = {
+    torch.float64: "F64",
+    torch.float32: "F32",
+    torch.float16: "F16",
+    torch.bfloat16: "BF16",
+    torch.int64: "I64",
+    torch.int32: "I32",
+    torch.int16: "I16",
+    torch.int8: "I8",
+    torch.uint8: "U8",
+    torch.bool: "BOOL",
+}
+
+
+def _sha256(data) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """The bytes safetensors stores for ``tensor`` (C order, little-endian)."""
+    flat = tensor.detach().cpu().contiguous().reshape(-1)
+    if flat.numel() == 0:
+        return b""
+    return flat.view(torch.uint8).numpy().tobytes()
+
+
+def _describe(tensor: torch.Tensor) -> dict:
+    return {
+        "dtype": _DTYPES.get(tensor.dtype, str(tensor.dtype)),
+        "shape": list(tensor.shape),
+        "sha256": _sha256(_tensor_bytes(tensor)),
+    }
+
+
+def _corrupted(path, what: str) -> ValueError:
+    return ValueError(
+        f"{os.fspath(path)!r} is corrupted ({what}); restore it from a copy or "
+        "save the model again."
+    )
+
+
+def _parse(path, raw: bytes):
+    """The safetensors header of ``raw`` (the file's bytes) and its metadata."""
+    if len(raw) < 8:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a sk_recsys model file (only {len(raw)} "
+            "bytes); write one with sk_recsys.save."
+        )
+    (length,) = struct.unpack("<Q", raw[:8])
+    if length > len(raw) - 8:
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a sk_recsys model file, or is corrupted "
+            "(its header would be longer than the file: truncated); restore it "
+            "or save the model again."
+        )
+    try:
+        header = json.loads(raw[8 : 8 + length].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ValueError(
+            f"{os.fspath(path)!r} is not a sk_recsys model file, or its header is "
+            "corrupted (not JSON); restore it or save the model again."
+        ) from None
+    if not isinstance(header, dict):
+        raise _corrupted(path, "its header is not a table")
+    metadata = header.pop("__metadata__", None) or {}
+    return header, metadata, 8 + length
+
+
+def _verify(path, raw: bytes, header: dict, data_start: int, document: dict):
+    """Check every tensor's dtype, shape and bytes against the document."""
+    expected = document.get("tensors")
+    if not isinstance(expected, dict) or set(expected) != set(header):
+        raise _corrupted(path, "its tensor table does not match its description")
+    end = data_start
+    for key, entry in header.items():
+        wanted = expected[key]
+        try:
+            start, stop = (data_start + int(o) for o in entry["data_offsets"])
+            dtype, shape = entry["dtype"], list(entry["shape"])
+        except (KeyError, TypeError, ValueError):
+            raise _corrupted(path, f"the header entry of tensor {key!r}") from None
+        if (dtype, shape) != (wanted["dtype"], wanted["shape"]):
+            raise _corrupted(path, f"the dtype or shape of tensor {key!r}")
+        if not data_start <= start <= stop <= len(raw):
+            raise _corrupted(path, f"tensor {key!r} lies past the end: truncated")
+        if _sha256(raw[start:stop]) != wanted["sha256"]:
+            raise _corrupted(path, f"the bytes of tensor {key!r} fail their checksum")
+        end = max(end, stop)
+    if end != len(raw):
+        raise _corrupted(path, f"{len(raw) - end} bytes after the last tensor")
+
+
 def _read(path):
     from safetensors import SafetensorError
-    from safetensors.torch import load_file, safe_open
+    from safetensors.torch import load as load_bytes
 
-    try:
-        with safe_open(os.fspath(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
-        tensors = load_file(os.fspath(path), device="cpu")
-    except (SafetensorError, OSError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ValueError(
-            f"{os.fspath(path)!r} is not a sk_recsys model file ({exc}); write one "
-            "with sk_recsys.save."
-        ) from None
-    try:
-        document = json.loads(metadata[_METADATA_KEY])
-    except (KeyError, ValueError):
+    raw = Path(os.fspath(path)).read_bytes()
+    header, metadata, data_start = _parse(path, raw)
+    metadata = metadata if isinstance(metadata, dict) else {}
+    text, checksum = metadata.get(_METADATA_KEY), metadata.get(_CHECKSUM_KEY)
+    malformed = [
+        key
+        for key, entry in header.items()
+        if not (
+            isinstance(entry, dict) and {"dtype", "shape", "data_offsets"} <= set(entry)
+        )
+    ]
+    if malformed or (text is None and checksum is not None):
+        raise _corrupted(path, "its header")
+    if text is None:
         raise ValueError(
             f"{os.fspath(path)!r} is a safetensors file without a sk_recsys model "
             "in its metadata; write one with sk_recsys.save."
-        ) from None
+        )
+    if checksum is not None and _sha256(text.encode()) != checksum:
+        raise _corrupted(path, "its metadata fails its checksum")
+    try:
+        document = json.loads(text)
+    except ValueError:
+        document = None
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise ValueError(
             f"{os.fspath(path)!r} is not a sk_recsys model file; write one with "
             "sk_recsys.save."
         )
-    if document.get("format_version", 0) > FORMAT_VERSION:
+    version = document.get("format_version", 0)
+    if version > FORMAT_VERSION:
         raise ValueError(
-            f"{os.fspath(path)!r} uses model format "
-            f"{document.get('format_version')}, newer than this sk_recsys "
-            f"({_version()}) reads; upgrade sk_recsys."
+            f"{os.fspath(path)!r} uses model format {version}, newer than this "
+            f"sk_recsys ({_version()}) reads; upgrade sk_recsys."
         )
+    if checksum is None:
+        if version >= 2:  # written with checksums: the key itself is damaged
+            raise _corrupted(path, "its metadata checksum is missing")
+        warnings.warn(
+            f"{os.fspath(path)!r} was written without checksums (model format "
+            f"{version}), so corruption cannot be detected; save the model again "
+            "to add them.",
+            UserWarning,
+            stacklevel=3,
+        )
+    else:
+        _verify(path, raw, header, data_start, document)
+    try:
+        tensors = load_bytes(raw)
+    except SafetensorError as exc:
+        raise _corrupted(path, f"safetensors: {exc}") from None
     return document, tensors
+
+
+def file_checksum(path) -> str:
+    """SHA-256 of a whole model file (what a server reports of its model).
+
+    Examples
+    --------
+    >>> import os, tempfile, sk_recsys
+    >>> from sk_recsys._persistence import file_checksum
+    >>> path = os.path.join(tempfile.mkdtemp(), "pop.safetensors")
+    >>> sk_recsys.save(sk_recsys.Popularity().fit([[1, 2], [2, 2]]), path)
+    >>> len(file_checksum(path))
+    64
+    """
+    digest = hashlib.sha256()
+    with open(os.fspath(path), "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def load(path, *, device=None):
@@ -611,8 +752,12 @@ def load(path, *, device=None):
     Raises
     ------
     ValueError
-        If the file is not a sk_recsys model, was written by a newer format,
-        or names a class outside the registry and the trusted packages.
+        If the file is not a sk_recsys model, is corrupted (any byte of its
+        header, metadata or tensors changed, truncated or extended: every
+        tensor and the metadata carry a SHA-256 checked here), was written by
+        a newer format, or names a class outside the registry and the
+        trusted packages. Files written before checksums (format 1) load
+        with a warning.
 
     Examples
     --------

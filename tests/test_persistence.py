@@ -1,5 +1,6 @@
 """sk_recsys.save / sk_recsys.load: safe model files without pickle."""
 
+import hashlib
 import json
 import pickle
 import subprocess
@@ -80,7 +81,13 @@ def _rewrite(path, edit):
     tensors = load_file(str(path))
     document = _read_document(path)
     edit(document)
-    save_file(tensors, str(path), metadata={"sk_recsys": json.dumps(document)})
+    # Edited on purpose, so with a matching checksum (a checksum guards
+    # against corruption, not against a crafted file).
+    text = json.dumps(document)
+    checksum = hashlib.sha256(text.encode()).hexdigest()
+    save_file(
+        tensors, str(path), metadata={"sk_recsys": text, "sk_recsys.sha256": checksum}
+    )
 
 
 @pytest.mark.parametrize(

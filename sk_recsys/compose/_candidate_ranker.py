@@ -246,9 +246,12 @@ class CandidateRanker(
     # ------------------------------------------------------------------ fit
 
     def fit(self, X, y=None, *, item_features=None, user_features=None):
-        """Fit the generators on the early rows, the ranker on the late ones.
+        """Learn the ranker from held-out rows, then refit the generators on all.
 
-        Then refit the generators on every row.
+        Each holdout round fits clones of the generators on the rows kept
+        and labels their candidates with the held-out rows; the ranker
+        learns from every round's candidates; the generators are then
+        refitted on every row to serve.
 
         Parameters
         ----------
