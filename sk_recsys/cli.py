@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import warnings
@@ -297,7 +298,76 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="also write the leaderboard to FILE (.json or .csv)",
     )
+    serve = commands.add_parser(
+        "serve",
+        help="serve a saved model over HTTP (JSON; needs the 'serve' extra)",
+        description="Serve MODEL_FILE (written by sk_recsys.save) as a JSON "
+        "service: POST /recommend, /predict, /reload; GET /health, /model.",
+    )
+    serve.add_argument("model_file", metavar="MODEL_FILE")
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000, help="default 8000")
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes (default 1)"
+    )
+    serve.add_argument(
+        "--max-batch",
+        type=int,
+        default=256,
+        help="most users answered by one batched recommend call (default 256)",
+    )
+    serve.add_argument(
+        "--max-wait-ms",
+        type=float,
+        default=2.0,
+        help="how long a request waits for others to batch with (default 2)",
+    )
+    serve.add_argument(
+        "--token",
+        default=os.environ.get("SK_RECSYS_TOKEN"),
+        help="require 'Authorization: Bearer TOKEN' (default: $SK_RECSYS_TOKEN)",
+    )
+    serve.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=1 << 20,
+        help="larger request bodies get 413 (default 1 MiB)",
+    )
+    serve.add_argument(
+        "--watch",
+        type=float,
+        metavar="SECONDS",
+        help="reload MODEL_FILE when it changes, checking every SECONDS",
+    )
     return parser
+
+
+def _serve(args) -> int:
+    for name in ("port", "workers", "max_batch", "max_body_bytes"):
+        if getattr(args, name) < 1:
+            raise SystemExit(f"sk-recsys: --{name.replace('_', '-')} must be >= 1.")
+    try:
+        from .serving import serve
+    except ImportError as exc:
+        raise SystemExit(
+            f"sk-recsys serve needs the serve extra ({exc}): pip install "
+            "'sk-recsys[serve]'."
+        ) from None
+    try:
+        serve(
+            args.model_file,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            max_batch=args.max_batch,
+            max_wait_ms=args.max_wait_ms,
+            token=args.token,
+            max_body_bytes=args.max_body_bytes,
+            watch=args.watch,
+        )
+    except (ValueError, OSError) as exc:
+        raise SystemExit(f"sk-recsys serve: {exc}") from None
+    return 0
 
 
 def main(argv=None) -> int:
@@ -322,6 +392,8 @@ def main(argv=None) -> int:
     if args.command == "models":
         _print_models(verbose=args.verbose)
         return 0
+    if args.command == "serve":
+        return _serve(args)
     if args.k < 1:
         raise SystemExit("sk-recsys: --k must be a positive integer.")
     if args.cv is not None and args.cv < 2:
