@@ -319,8 +319,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--max-wait-ms",
         type=float,
-        default=2.0,
-        help="how long a request waits for others to batch with (default 2)",
+        default=0.0,
+        help="how long a batch waits for more requests after taking those "
+        "that queued meanwhile (default 0)",
     )
     serve.add_argument(
         "--token",
@@ -332,6 +333,11 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=1 << 20,
         help="larger request bodies get 413 (default 1 MiB)",
+    )
+    serve.add_argument(
+        "--no-batching",
+        action="store_true",
+        help="answer each request with its own recommend call (for comparison)",
     )
     serve.add_argument(
         "--watch",
@@ -364,6 +370,7 @@ def _serve(args) -> int:
             token=args.token,
             max_body_bytes=args.max_body_bytes,
             watch=args.watch,
+            batching=not args.no_batching,
         )
     except (ValueError, OSError) as exc:
         raise SystemExit(f"sk-recsys serve: {exc}") from None

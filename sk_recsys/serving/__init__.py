@@ -15,11 +15,12 @@ A JSON service on Starlette and uvicorn (the ``serve`` extra):
   unfitted, missing) is refused with the reason, and the old model keeps
   serving. ``--watch SECONDS`` reloads when the file changes.
 
-Concurrent ``/recommend`` requests are micro-batched: those arriving within
-``max_wait_ms`` (up to ``max_batch`` users) are answered by one
-``recommend`` call, in one model thread, so throughput grows with
-concurrency. Requests with ``candidates`` run alone. A bad request gets a
-4xx status and ``{"error": "one sentence"}``, never a traceback.
+Concurrent ``/recommend`` requests are micro-batched: those that queued
+while the model thread was busy (plus any arriving within ``max_wait_ms``,
+up to ``max_batch`` users) are answered by one ``recommend`` call, so
+throughput grows with concurrency. Requests with ``candidates`` run alone.
+A bad request gets a 4xx status and ``{"error": "one sentence"}``, never a
+traceback.
 """
 
 from ._app import MAX_USERS, RequestError, create_app, load_model
@@ -34,10 +35,11 @@ def serve(
     port=8000,
     workers=1,
     max_batch=256,
-    max_wait_ms=2.0,
+    max_wait_ms=0.0,
     token=None,
     max_body_bytes=1 << 20,
     watch=None,
+    batching=True,
     log_level="info",
 ):
     """Serve ``model_path`` until interrupted (what ``sk-recsys serve`` runs).
@@ -54,14 +56,20 @@ def serve(
         /reload`` reaches one of them: with several, use ``watch``.
     max_batch : int, default=256
         Most users answered by one batched ``recommend`` call.
-    max_wait_ms : float, default=2.0
-        How long the first request of a batch waits for others.
+    max_wait_ms : float, default=0.0
+        How long a batch waits for more requests after taking those that
+        queued while the previous batch ran. 0 was best at 1, 8 and 64
+        clients (``benchmarks/serve_load.py``): batches grow under load by
+        themselves, and a lone request never waits.
     token : str, default=None
         Require ``Authorization: Bearer <token>`` on every request.
     max_body_bytes : int, default=1048576
         Larger request bodies get 413.
     watch : float, default=None
         Check the file every ``watch`` seconds and reload when it changes.
+    batching : bool, default=True
+        ``False`` answers each request with its own ``recommend`` call (what
+        a hand-written endpoint does; for comparison).
     log_level : str, default="info"
     """
     import json
@@ -75,6 +83,7 @@ def serve(
         "token": token,
         "max_body_bytes": max_body_bytes,
         "watch": watch,
+        "batching": batching,
     }
     if workers > 1:
         os.environ["SK_RECSYS_SERVE_OPTIONS"] = json.dumps(

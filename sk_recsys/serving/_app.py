@@ -139,7 +139,7 @@ def create_app(
     model_path,
     *,
     max_batch: int = 256,
-    max_wait_ms: float = 2.0,
+    max_wait_ms: float = 0.0,
     token: str | None = None,
     max_body_bytes: int = 1 << 20,
     watch: float | None = None,

@@ -25,8 +25,12 @@ class Pending:
 
 
 class MicroBatcher:
-    """Collects recommend requests for at most ``max_wait`` seconds (or until
-    ``max_batch`` users wait) and answers them with one ``recommend`` call.
+    """Collects recommend requests and answers them with one ``recommend`` call.
+
+    A batch takes every request that queued while the previous batch ran,
+    then waits up to ``max_wait`` seconds for more, up to ``max_batch``
+    users in all: under load the batches grow by themselves, and a lone
+    request waits at most ``max_wait``.
 
     Requests are grouped by ``exclude_seen`` and id kind; a batch asks for the largest
     ``k`` of its requests and each request gets its own first ``k``
@@ -67,6 +71,11 @@ class MicroBatcher:
             first = await self.queue.get()
             batch = [first]
             n_users = len(first.users)
+            # What queued while the previous batch ran joins at once; then
+            # wait up to max_wait for more.
+            while n_users < self.max_batch and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+                n_users += len(batch[-1].users)
             deadline = time.monotonic() + self.max_wait
             while n_users < self.max_batch:
                 remaining = deadline - time.monotonic()
