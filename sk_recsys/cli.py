@@ -334,6 +334,7 @@ def _parser() -> argparse.ArgumentParser:
         default=1 << 20,
         help="larger request bodies get 413 (default 1 MiB)",
     )
+    serve.add_argument("--access-log", action="store_true", help="log every request")
     serve.add_argument(
         "--no-batching",
         action="store_true",
@@ -371,6 +372,7 @@ def _serve(args) -> int:
             max_body_bytes=args.max_body_bytes,
             watch=args.watch,
             batching=not args.no_batching,
+            access_log=args.access_log,
         )
     except (ValueError, OSError) as exc:
         raise SystemExit(f"sk-recsys serve: {exc}") from None

@@ -40,6 +40,7 @@ def serve(
     max_body_bytes=1 << 20,
     watch=None,
     batching=True,
+    access_log=False,
     log_level="info",
 ):
     """Serve ``model_path`` until interrupted (what ``sk-recsys serve`` runs).
@@ -70,6 +71,10 @@ def serve(
     batching : bool, default=True
         ``False`` answers each request with its own ``recommend`` call (what
         a hand-written endpoint does; for comparison).
+    access_log : bool, default=False
+        Log every request (uvicorn's access log). Off by default: formatting
+        a log line per request costs throughput; reloads and errors are
+        logged either way.
     log_level : str, default="info"
     """
     import json
@@ -96,7 +101,8 @@ def serve(
             port=port,
             workers=workers,
             log_level=log_level,
+            access_log=access_log,
         )
         return
     app = create_app(model_path, **options)
-    uvicorn.run(app, host=host, port=port, log_level=log_level)
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=access_log)
