@@ -706,7 +706,7 @@ def _read(path):
         tensors = load_bytes(raw)
     except SafetensorError as exc:
         raise _corrupted(path, f"safetensors: {exc}") from None
-    return document, tensors
+    return document, tensors, raw
 
 
 def file_checksum(path) -> str:
@@ -769,16 +769,32 @@ def load(path, *, device=None):
     >>> sk_recsys.load(path, device="cpu")
     Popularity()
     """
+    document, tensors, _ = _read(path)
+    return _build(document, tensors, device)
+
+
+def load_checked(path, *, device=None):
+    """:func:`load`, and the SHA-256 of the very bytes the model came from.
+
+    One read of the file serves both, so a file replaced meanwhile can not
+    pair one version's model with another's checksum (what a server reports
+    of the model it serves).
+    """
+    document, tensors, raw = _read(path)
+    return _build(document, tensors, device), _sha256(raw)
+
+
+def _build(document, tensors, device):
+    """The model a verified file describes (see :func:`load`)."""
     from .utils import resolve_device
 
-    document, tensors = _read(path)
     saved = document.get("sk_recsys_version")
     if saved != _version():
         warnings.warn(
             f"The model was saved by sk_recsys {saved} and is loaded by "
             f"{_version()}; check its results.",
             UserWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
     cls = _registered_class(document.get("model"), document.get("class"))
     packages = _trusted_packages()

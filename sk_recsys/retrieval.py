@@ -18,6 +18,8 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
 
+from .data import mask_entries
+
 __all__ = ["ItemIndex"]
 
 
@@ -204,9 +206,7 @@ class ItemIndex:
             part = history.take(rows) if history is not None else None
             scores = model._user_scores(codes[rows], part).float().cpu()
             if seen is not None:
-                rows_seen = sp.csr_matrix(seen)[rows]
-                entries = np.repeat(np.arange(len(rows)), np.diff(rows_seen.indptr))
-                scores[entries, rows_seen.indices] = -torch.inf
+                mask_entries(scores, sp.csr_matrix(seen)[rows])
             best, ids = torch.topk(scores, min(k, scores.shape[1]), dim=1)
             values[rows, : best.shape[1]] = best.numpy()
             top[rows, : ids.shape[1]] = ids.numpy()

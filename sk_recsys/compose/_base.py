@@ -31,22 +31,21 @@ class EstimatorListMixin:
         value = getattr(self, self._members_param)
         return list(value) if isinstance(value, list | tuple) else None
 
+    def _members(self) -> list:
+        """The members as a list, a single estimator included."""
+        members = self._member_list()
+        return [getattr(self, self._members_param)] if members is None else members
+
     def _reads_order(self) -> bool:
         """Whether a member is a sequential model (the order of history counts)."""
         from ..models._sequential import is_sequential
 
-        members = self._member_list()
-        if members is None:
-            members = [getattr(self, self._members_param)]
-        return any(is_sequential(member) for member in members)
+        return any(is_sequential(member) for member in self._members())
 
     def _expected_failed_checks(self) -> dict:
         """The conformance checks a member is known to fail, the composite too."""
-        members = self._member_list()
-        if members is None:
-            members = [getattr(self, self._members_param)]
         expected = {}
-        for member in members:
+        for member in self._members():
             expected.update(getattr(member, "_expected_failed_checks", dict)())
         return expected
 
@@ -197,3 +196,38 @@ def check_positive_int(value, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ValueError(f"{name} must be an int >= 1, got {value!r}.")
     return int(value)
+
+
+def row_statistics(values: torch.Tensor, kind: str):
+    """Per-row ``(center, scale)`` of the finite entries of ``values``.
+
+    ``"minmax"``: the minimum and the range; ``"zscore"``: the mean and the
+    standard deviation. A row without finite entries gets ``(0, 1)``, and a
+    zero scale becomes 1.
+    """
+    finite = torch.isfinite(values)
+    count = finite.sum(1, keepdim=True).clamp(min=1)
+    if kind == "minmax":
+        low = torch.where(finite, values, torch.inf).amin(1, keepdim=True)
+        high = torch.where(finite, values, -torch.inf).amax(1, keepdim=True)
+        center, scale = low, high - low
+    else:
+        center = torch.where(finite, values, 0.0).sum(1, keepdim=True) / count
+        deviation = torch.where(finite, values - center, 0.0)
+        scale = (deviation.square().sum(1, keepdim=True) / count).sqrt()
+    center = torch.where(torch.isfinite(center), center, 0.0)
+    scale = torch.where(torch.isfinite(scale) & (scale > 0), scale, 1.0)
+    return center, scale
+
+
+def normalized(scores, masked, kind):
+    """``scores`` normalised by statistics of each row's finite ``masked`` entries.
+
+    Entries whose score is not finite get the row's smallest normalised value.
+    """
+    center, scale = row_statistics(masked, kind)
+    z = (scores - center) / scale
+    valid = torch.isfinite(z)
+    floor = torch.where(valid, z, torch.inf).amin(1, keepdim=True)
+    floor = torch.where(torch.isfinite(floor), floor, 0.0)
+    return torch.where(valid, z, floor)

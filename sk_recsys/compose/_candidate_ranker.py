@@ -15,13 +15,15 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ..base import History, RecommenderMixin
+from ..base import History, RecommenderMixin, _chunks
 from ..data import interaction_matrix
 from ..model_selection._split import _check_time_column, _within_user_rank
 from ._base import (
     Aligned,
     EstimatorListMixin,
     check_members,
+    normalized,
+    row_statistics,
     seen_mask,
     side_information,
 )
@@ -452,9 +454,8 @@ class CandidateRanker(
         coo = labels.tocoo()
         label_keys = coo.row.astype(np.int64) * self.n_items_ + coo.col
         frames, targets, groups = [], [], []
-        step = max(1, 2**22 // max(self.n_items_, 1))
-        for start in range(0, len(label_users), step):
-            codes = label_users[start : start + step]
+        for chunk in _chunks(len(label_users), self.n_items_):
+            codes = label_users[chunk]
             rows, cols, frame, _ = self._candidates(stage, codes, None)
             frames.append(frame)
             keys = codes[rows].astype(np.int64) * self.n_items_ + cols
@@ -499,14 +500,7 @@ class CandidateRanker(
             # Each user's list statistics: a score read relative to them
             # means the same when the generator's scale moves (a longer
             # history, the refit on every row).
-            finite = torch.isfinite(values)
-            count = finite.sum(1, keepdim=True).clamp(min=1)
-            mean = torch.where(finite, values, 0.0).sum(1, keepdim=True) / count
-            spread = (
-                torch.where(finite, values - mean, 0.0).square().sum(1, keepdim=True)
-            )
-            spread = (spread / count).sqrt()
-            spread = torch.where(spread > 0, spread, 1.0)
+            mean, spread = row_statistics(values, "zscore")
             member_scores.append((scores, mean, spread))
             member_ranks.append(rank)
         rows_t, cols_t = union.nonzero(as_tuple=True)
@@ -593,12 +587,7 @@ class CandidateRanker(
             floor[:] = np.inf
             np.minimum.at(floor, rows, ranked)
             floor[np.isinf(floor)] = 0.0
-        finite = torch.isfinite(first)
-        low = torch.where(finite, first, torch.inf).min(1, keepdim=True).values
-        high = torch.where(finite, first, -torch.inf).max(1, keepdim=True).values
-        span = torch.where(high > low, high - low, torch.ones_like(high))
-        share = torch.where(finite, (first - low) / span, torch.zeros_like(first))
-        share = torch.nan_to_num(share, nan=0.0).double()
+        share = normalized(first, first, "minmax").double()
         out = share + torch.from_numpy(floor - 2.0)[:, None]
         out[torch.from_numpy(rows), torch.from_numpy(cols)] = torch.from_numpy(ranked)
         return out.float()

@@ -14,6 +14,7 @@ from ._base import (
     EstimatorListMixin,
     check_members,
     check_weights,
+    normalized,
     seen_mask,
     side_information,
 )
@@ -142,7 +143,7 @@ class RankFusion(
             scores = member.scores(codes, history).cpu().double()
             masked = seen_mask(scores, self.interactions_, codes, history)
             if self.method == "weighted":
-                part = _normalized(scores, masked, self.normalization)
+                part = normalized(scores, masked, self.normalization)
             else:
                 order = torch.argsort(masked, dim=1, descending=True, stable=True)
                 rank = torch.empty_like(order)
@@ -159,27 +160,3 @@ class RankFusion(
 
     def _score_history(self, rows):  # history goes to the recommenders instead
         return None
-
-
-def _normalized(scores, masked, normalization):
-    """``scores`` normalised by statistics of each row's finite ``masked`` entries.
-
-    Entries whose score is not finite get the row's smallest normalised value.
-    """
-    finite = torch.isfinite(masked)
-    count = finite.sum(1, keepdim=True).clamp(min=1)
-    if normalization == "minmax":
-        low = torch.where(finite, masked, torch.inf).amin(1, keepdim=True)
-        high = torch.where(finite, masked, -torch.inf).amax(1, keepdim=True)
-        center, scale = low, high - low
-    else:
-        center = torch.where(finite, masked, 0.0).sum(1, keepdim=True) / count
-        deviation = torch.where(finite, masked - center, 0.0)
-        scale = (deviation.square().sum(1, keepdim=True) / count).sqrt()
-    center = torch.where(torch.isfinite(center), center, 0.0)
-    scale = torch.where(torch.isfinite(scale) & (scale > 0), scale, 1.0)
-    z = (scores - center) / scale
-    valid = torch.isfinite(z)
-    floor = torch.where(valid, z, torch.inf).amin(1, keepdim=True)
-    floor = torch.where(torch.isfinite(floor), floor, 0.0)
-    return torch.where(valid, z, floor)

@@ -44,13 +44,11 @@ class Loaded:
 
 def load_model(path) -> Loaded:
     """Read and verify a model file (raises ValueError on any corruption)."""
-    from .._persistence import file_checksum
-    from .._persistence import load as load_file
+    from .._persistence import load_checked
 
     path = os.fspath(path)
     stat = os.stat(path)
-    checksum = file_checksum(path)
-    model = load_file(path, device="cpu")
+    model, checksum = load_checked(path, device="cpu")
     if not hasattr(model, "items_"):
         raise ValueError(f"{path!r} holds an unfitted model; fit it before serving.")
     return Loaded(model, path, checksum, time.time(), (stat.st_mtime_ns, stat.st_size))
