@@ -10,14 +10,22 @@ Libraries: ``sk_recsys`` (any registered model, by registry name), and the
 peers ``implicit`` (ALS, BPR), ``surprise`` (SVD, SVD++, KNNBaseline),
 ``skrecsys`` (ItemKNN, EASE, BPR, SLIM, and the sequential HSTU and
 Mamba4Rec, which read each user's training rows ordered by the fold's
-``time`` column), ``cornac`` (BPR, NeuMF, VAECF, ...)
-and ``lightfm``. A peer that is not installed is skipped with a note.
+``time`` column), ``cornac`` (BPR, NeuMF, VAECF, ...), ``lightfm``, and
+``recbole`` (its sequential SASRec and GRU4Rec, run in RecBole's own virtual
+environment by ``recbole_side.py``, since its pins conflict with ours). A
+peer that is not installed is skipped with a note.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -31,6 +39,9 @@ _MODULES = {
     "cornac": "cornac",
     "lightfm": "lightfm",
 }
+# RecBole runs in a side virtual environment (benchmarks/RECBOLE.md): the
+# Python of that environment, by environment variable.
+RECBOLE_PYTHON = "SK_RECSYS_RECBOLE_PYTHON"
 # Why a peer may be absent, beyond "not installed".
 _NOTES = {
     "lightfm": (
@@ -43,6 +54,8 @@ _NOTES = {
 def missing(model: dict) -> str | None:
     """Why the library of ``model`` cannot run here, or None when it can."""
     library = model["library"]
+    if library == "recbole":
+        return RecBole.missing()
     try:
         importlib.import_module(_MODULES[library])
     except ImportError:
@@ -70,6 +83,7 @@ def make(model: dict, protocol: str):
         "skrecsys": SkRecsys,
         "cornac": Cornac,
         "lightfm": LightFM,
+        "recbole": RecBole,
     }
     return adapters[model["library"]](
         model["estimator"], dict(model.get("params", {})), protocol
@@ -391,3 +405,118 @@ class LightFM(_FactorAdapter):
         self.user_factors_ = np.column_stack([factors_u, bias_u, np.ones_like(bias_u)])
         self.item_factors_ = np.column_stack([factors_i, np.ones_like(bias_i), bias_i])
         return None
+
+
+# ---------------------------------------------------------------- recbole
+
+
+class RecBole(_Adapter):
+    """RecBole's sequential models, run in RecBole's own virtual environment.
+
+    ``$SK_RECSYS_RECBOLE_PYTHON`` names that environment's Python (set up as
+    in ``benchmarks/RECBOLE.md``). The fold's training rows go to a
+    temporary directory as RecBole's atomic file, in the suite's sequence
+    order; ``recbole_side.py`` fits the model at RecBole's defaults (early
+    stopping on its validation item, the user's latest training row) and
+    writes every user's full-catalog scores after the whole training
+    sequence, which the suite evaluates with our metric code. The fit time
+    is ``trainer.fit`` alone, measured in that process (its per-epoch
+    validation included, since RecBole's early stopping needs it); process
+    start, data loading and scoring are not counted.
+    """
+
+    library_module = "recbole"
+
+    @staticmethod
+    def missing() -> str | None:
+        python = os.environ.get(RECBOLE_PYTHON)
+        if not python:
+            return (
+                f"RecBole runs in its own virtual environment (its pins need numpy "
+                f"1.x); set {RECBOLE_PYTHON} to that environment's Python "
+                "(benchmarks/RECBOLE.md)"
+            )
+        if not Path(python).exists():
+            return f"{RECBOLE_PYTHON}={python} does not exist"
+        return None
+
+    @property
+    def library(self) -> str:
+        version = getattr(self, "version_", None)
+        if version is None:
+            code = "import recbole; print(recbole.__version__)"
+            version = subprocess.run(
+                [os.environ[RECBOLE_PYTHON], "-c", code],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
+            self.version_ = version
+        return f"recbole {version}"
+
+    def fit(self, fold, *, learning_curve=False):
+        self._check_protocol("ranking")
+        if "time" not in fold.train:
+            raise ValueError(
+                f"RecBole's {self.estimator} reads each user's history in time "
+                "order; use it on a leave-last-out dataset (a time column)."
+            )
+        start = time.perf_counter()
+        # Each user's rows in the suite's order: by time, ties by row order.
+        train = fold.train
+        train = train.iloc[
+            np.lexsort((np.arange(len(train)), train["time"], train["user"]))
+        ]
+        position = train.groupby("user").cumcount().to_numpy()
+        with tempfile.TemporaryDirectory(prefix="sk-recsys-recbole-") as directory:
+            work = Path(directory)
+            (work / "fold").mkdir()
+            table = pd.DataFrame(
+                {
+                    "user_id:token": train["user"].to_numpy(),
+                    "item_id:token": train["item"].to_numpy(),
+                    "timestamp:float": position,
+                }
+            )
+            table.to_csv(work / "fold" / "fold.inter", sep="\t", index=False)
+            job = {
+                "model": self.estimator,
+                "params": self.params,
+                "n_users": fold.n_users,
+                "n_items": fold.n_items,
+                "threads": 1,
+            }
+            (work / "job.json").write_text(json.dumps(job))
+            script = Path(__file__).resolve().with_name("recbole_side.py")
+            done = subprocess.run(
+                [os.environ[RECBOLE_PYTHON], str(script), directory],
+                capture_output=True,
+                text=True,
+                env={**os.environ, "OMP_NUM_THREADS": "1"},
+                cwd=directory,
+            )
+            if done.returncode:
+                sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+                raise RuntimeError(
+                    f"RecBole's {self.estimator} failed (exit {done.returncode}); "
+                    "its output is above."
+                )
+            self.scores_ = np.load(work / "scores.npy")
+            result = json.loads((work / "result.json").read_text())
+        self.overhead_ = time.perf_counter() - start - result["fit_s"]
+        epochs = result["epochs"]
+        return {
+            "epoch": [row["epoch"] for row in epochs],
+            "train_loss": [row["train_loss"] for row in epochs],
+            "valid_mrr@10": [row["valid_mrr@10"] for row in epochs],
+            "n_iter": result["n_epochs"],
+            "best_epoch": result["best_epoch"],
+            "mean_epoch_s": result["fit_s"] / max(1, result["n_epochs"]),
+            "recbole_config": result["config"],
+        }
+
+    def overhead_s_(self) -> float:
+        return getattr(self, "overhead_", 0.0)
+
+    def score_users(self, users):
+        return self.scores_[users]

@@ -5,6 +5,8 @@ evaluation must agree with the scorers that are themselves checked against
 scikit-learn, and its configuration must be runnable as written.
 """
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,3 +151,55 @@ def test_sequential_models_read_the_time_column_of_the_fold():
     np.testing.assert_array_equal(
         model.items_[model.sequence_items_[: model.sequence_indptr_[1]]], first_user
     )
+
+
+def test_recbole_says_why_it_cannot_run(monkeypatch, tmp_path):
+    model = {"library": "recbole", "estimator": "SASRec"}
+    monkeypatch.delenv(peers.RECBOLE_PYTHON, raising=False)
+    assert "SK_RECSYS_RECBOLE_PYTHON" in peers.missing(model)
+    monkeypatch.setenv(peers.RECBOLE_PYTHON, str(tmp_path / "absent" / "python"))
+    assert "does not exist" in peers.missing(model)
+
+
+@pytest.mark.skipif(
+    not os.environ.get(peers.RECBOLE_PYTHON),
+    reason="RecBole's side environment is not configured (benchmarks/RECBOLE.md)",
+)
+@pytest.mark.parametrize("estimator", ["SASRec", "GRU4Rec"])
+def test_recbole_learns_the_order_it_is_given(estimator):
+    # Users walk down a cycle of items (the time column says so; the rows
+    # are shuffled): only the order tells the next item (the one below the
+    # last) from the other unseen neighbour (the one above the first).
+    rng = np.random.default_rng(0)
+    n_users, n_items, length = 60, 40, 8
+    starts = rng.integers(n_items, size=n_users)
+    frame = pd.DataFrame(
+        {
+            "user": np.repeat(np.arange(n_users), length),
+            "item": ((starts[:, None] + np.arange(length)) % n_items).ravel(),
+            "value": 1.0,
+            "time": np.tile(np.arange(length)[::-1], n_users),
+        }
+    )
+    frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    fold = suite._encode(*suite._leave_last_out(frame), "leave-last-out")
+    params = {"epochs": 30, "learning_rate": 0.01, "hidden_size": 16}
+    params.update(train_batch_size=64, MAX_ITEM_LIST_LENGTH=8)
+    if estimator == "SASRec":
+        params.update(n_layers=1, inner_size=32)
+    else:
+        params.update(embedding_size=16)
+    adapter = peers.make(
+        {"library": "recbole", "estimator": estimator, "params": params}, "ranking"
+    )
+    curve = adapter.fit(fold)
+    assert adapter.library.startswith("recbole ")
+    assert curve["n_iter"] >= 1 and len(curve["train_loss"]) == curve["n_iter"]
+    scores = adapter.score_users(np.arange(fold.n_users))
+    assert scores.shape == (fold.n_users, fold.n_items) and np.isfinite(scores).all()
+    scores[fold.train["user"], fold.train["item"]] = -np.inf
+    test = fold.test.sort_values("user")
+    top = scores.argmax(axis=1)[test["user"]]
+    # Measured: 0.97 (SASRec) and 1.0 (GRU4Rec); with the time column
+    # scrambled, 0.27 and 0.55.
+    assert (top == test["item"].to_numpy()).mean() > 0.8

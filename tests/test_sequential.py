@@ -332,3 +332,29 @@ def test_full_softmax_equals_sampled_softmax_over_every_other_item():
     full = FullSoftmaxLoss()(ScoredBatch(positive, scores, None, targets, None))
     sampled = SampledSoftmaxLoss()(ScoredBatch(positive, others, None, None, None))
     torch.testing.assert_close(full, sampled)
+
+
+@pytest.mark.parametrize(("loss", "per_position"), [("gbce", True), ("softmax", False)])
+def test_gbce_draws_negatives_per_position_and_softmax_per_batch(
+    data, loss, per_position
+):
+    model = fitted(SASRec, data, loss=loss, n_negatives=8, max_epochs=1)
+    pad = model.n_items_
+    inputs = torch.tensor([[pad, 1, 2, 3], [4, 5, 6, 7]])
+    targets = torch.tensor([[pad, 2, 3, 4], [5, 6, 7, 8]])
+    Xi = (torch.arange(2), inputs)
+    batch = model._forward_batch(Xi, targets)
+    n_positions = 7  # the padded position is not trained
+    assert batch.negative.shape == (n_positions, 8)
+    if per_position:
+        # gSASRec's sampling: each position its own draw, scored against
+        # its own state; a draw that is the target is masked.
+        assert batch.negatives.shape == (n_positions, 8)
+        assert len({tuple(row) for row in batch.negatives.tolist()}) > 1
+        hidden = model.module_(inputs)[targets != pad]
+        vectors = model.module_.item_vectors()
+        expected = (hidden[:, None] * vectors[batch.negatives]).sum(-1)
+        hits = batch.negatives == batch.items[:, None]
+        torch.testing.assert_close(batch.negative[~hits], expected[~hits])
+    else:
+        assert batch.negatives.shape == (8,)

@@ -119,16 +119,19 @@ class SequentialRecommender(NeuralRecommender):
         ``"softmax"``: cross-entropy of the next item against
         ``n_negatives`` items sampled uniformly for the batch (the full
         catalog when ``n_negatives`` is None or covers it); ``"gbce"``:
-        generalised BCE (:class:`~sk_recsys.nn.GeneralizedBCELoss`) over the
-        same negatives, calibrated by ``gbce_t``; ``"bce"``: the log loss
+        generalised BCE (:class:`~sk_recsys.nn.GeneralizedBCELoss`) against
+        ``n_negatives`` items drawn uniformly for each position, as gSASRec
+        draws them, calibrated by ``gbce_t``; ``"bce"``: the log loss
         against one negative drawn per position (the original SASRec).
     n_negatives : int or None, default=None
-        Negatives shared by a batch's positions (``"softmax"``, ``"gbce"``);
-        a sampled item that is the target is masked. None: every other
-        item of the catalog, whose scores a training step then holds for
-        every position of the batch (``batch_size * max_len * n_items``
-        floats, 1.8 GB at 128 x 200 x 18,000): sample a few hundred for
-        catalogs of tens of thousands of items.
+        Negatives shared by a batch's positions (``"softmax"``) or drawn
+        per position (``"gbce"``); a sampled item that is the target is
+        masked. None: every other item of the catalog, whose scores a
+        training step then holds for every position of the batch
+        (``batch_size * max_len * n_items`` floats, 1.8 GB at 128 x 200 x
+        18,000): for catalogs of tens of thousands of items sample a few
+        hundred with ``"softmax"``. ``"gbce"`` reads its per-position
+        negatives from those scores too, so its step holds as much.
     gbce_t : float, default=0.75
         Calibration of ``"gbce"``, in [0, 1].
     time_column : int, str or None, default=2
@@ -318,6 +321,14 @@ class SequentialRecommender(NeuralRecommender):
                 self.n_items_, (len(targets), 1), device=targets.device
             )
             negative = (hidden[:, None] * vectors[negatives]).sum(dim=-1)
+            negative = negative.masked_fill(negatives == targets[:, None], _MASKED)
+        elif self.loss == "gbce" and not self._full_catalog():
+            # gSASRec's sampling: every position draws its own negatives,
+            # read from the catalog's scores (the full softmax's product).
+            negatives = torch.randint(
+                self.n_items_, (len(targets), self.n_negatives), device=targets.device
+            )
+            negative = (hidden @ vectors.T).gather(1, negatives)
             negative = negative.masked_fill(negatives == targets[:, None], _MASKED)
         elif not self._full_catalog():
             negatives = torch.randint(

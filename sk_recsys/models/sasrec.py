@@ -48,8 +48,8 @@ class SASRec(SequentialRecommender):
     dropout : float, default=0.2
     loss : {"softmax", "gbce", "bce"}, default="softmax"
     n_negatives : int or None, default=None
-        Negatives per batch for ``"softmax"`` and ``"gbce"``; None: the
-        whole catalog.
+        Negatives per batch for ``"softmax"``, per position for
+        ``"gbce"``; None: the whole catalog.
     gbce_t : float, default=0.75
         Calibration of ``"gbce"``.
     time_column : int, str or None, default=2
