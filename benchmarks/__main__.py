@@ -5,6 +5,11 @@ Commands
 ``python -m benchmarks run [--datasets ...] [--models ...] [--force]``
     Measure every (dataset, model) pair of ``benchmarks/suite.toml`` not yet
     measured on this machine with the same configuration, then render.
+``python -m benchmarks tune [--datasets ...] [--models ...] [--trials 20] [--seeds 3]``
+    Tune every pair whose model entry has a search space with the same
+    budget (``benchmarks/tune.py``): trials on a validation split of the
+    training rows, the best setting refit and tested with several seeds;
+    resumable, a rerun skips what is complete.
 ``python -m benchmarks render``
     Regenerate the tables of ``benchmarks/README.md``, the leaderboard of
     ``README.md`` and the plots under ``benchmarks/plots/`` from the stored
@@ -21,7 +26,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import _common, render, report, suite
+from . import _common, render, report, suite, tune
 
 
 def main(argv=None):
@@ -35,6 +40,12 @@ def main(argv=None):
     run.add_argument(
         "--no-curves", action="store_true", help="skip the per-epoch test scores"
     )
+    tuning = commands.add_parser("tune", help="tune every pair with the same budget")
+    tuning.add_argument("--config", default=str(suite.CONFIG))
+    tuning.add_argument("--datasets", nargs="*", help="only these dataset entries")
+    tuning.add_argument("--models", nargs="*", help="only these model entries")
+    tuning.add_argument("--trials", type=int, default=tune.DEFAULT_TRIALS)
+    tuning.add_argument("--seeds", type=int, default=tune.DEFAULT_SEEDS)
     commands.add_parser("render", help="regenerate tables and plots from results")
     listing = commands.add_parser("list", help="show the planned pairs")
     listing.add_argument("--config", default=str(suite.CONFIG))
@@ -51,6 +62,15 @@ def main(argv=None):
         print(f"wrote {len(written)} result file(s)")
         render.main()
         report.main()
+    elif args.command == "tune":
+        states = tune.run(
+            args.config,
+            datasets=args.datasets,
+            models=args.models,
+            n_trials=args.trials,
+            n_seeds=args.seeds,
+        )
+        print(f"{len(states)} pair(s) tuned")
     elif args.command == "render":
         render.main()
         report.main()

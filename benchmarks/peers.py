@@ -74,8 +74,13 @@ def missing(model: dict) -> str | None:
     return None
 
 
-def make(model: dict, protocol: str):
-    """The adapter for one model entry of the configuration."""
+def make(model: dict, protocol: str, *, seed: int = 0):
+    """The adapter for one model entry of the configuration.
+
+    ``seed`` seeds the model (its library's seed parameter), over any seed
+    in the entry's parameters: the tuned suite fits stochastic models
+    with several seeds.
+    """
     adapters = {
         "sk_recsys": Ours,
         "implicit": Implicit,
@@ -86,7 +91,7 @@ def make(model: dict, protocol: str):
         "recbole": RecBole,
     }
     return adapters[model["library"]](
-        model["estimator"], dict(model.get("params", {})), protocol
+        model["estimator"], dict(model.get("params", {})), protocol, seed=seed
     )
 
 
@@ -101,10 +106,11 @@ class _Adapter:
         """Seconds of ``fit`` spent on the suite's own work (learning curves)."""
         return 0.0
 
-    def __init__(self, estimator: str, params: dict, protocol: str):
+    def __init__(self, estimator: str, params: dict, protocol: str, *, seed=0):
         self.estimator = estimator
         self.params = params
         self.protocol = protocol
+        self.seed = seed
 
     @property
     def library(self) -> str:
@@ -165,6 +171,8 @@ class Ours(_Adapter):
 
         y = fold.train["value"].to_numpy() if self.protocol == "rating" else None
         model = get_model(self.estimator, **self.params)
+        if "random_state" in model.get_params():
+            model.set_params(random_state=self.seed)
         # Sequential models read X's third column as the time.
         timed = "time_column" in model.get_params() and "time" in fold.train
         X = fold.train[["user", "item", "time"] if timed else ["user", "item"]]
@@ -226,7 +234,7 @@ class Implicit(_FactorAdapter):
         from implicit.cpu.bpr import BayesianPersonalizedRanking
 
         classes = {"als": AlternatingLeastSquares, "bpr": BayesianPersonalizedRanking}
-        params = {"random_state": 0, "num_threads": 0, **self.params}
+        params = {"num_threads": 0, **self.params, "random_state": self.seed}
         model = classes[self.estimator](**params)
         from threadpoolctl import threadpool_limits
 
@@ -256,7 +264,7 @@ class Surprise(_Adapter):
         )
         params = dict(self.params)
         if self.estimator != "KNNBaseline":
-            params.setdefault("random_state", 0)
+            params["random_state"] = self.seed
         self.model_ = getattr(surprise, self.estimator)(**params, verbose=False)
         self.model_.fit(data.build_full_trainset())
         return None
@@ -292,7 +300,7 @@ class SkRecsys(_Adapter):
 
         params = dict(self.params)
         if self.estimator in self._SEEDED:
-            params.setdefault("random_state", 0)
+            params["random_state"] = self.seed
         train = fold.train
         if self.estimator in self._SEQUENTIAL:
             if "time" not in train:
@@ -360,9 +368,9 @@ class Cornac(_Adapter):
                 strict=True,
             )
         )
-        train_set = cornac.data.Dataset.from_uir(triples, seed=0)
+        train_set = cornac.data.Dataset.from_uir(triples, seed=self.seed)
         params = dict(self.params)
-        params.setdefault("seed", 0)
+        params["seed"] = self.seed
         self.model_ = getattr(cornac.models, self.estimator)(**params)
         self.model_.fit(train_set)
         # cornac indexes users and items in order of appearance: map back.
@@ -398,7 +406,7 @@ class LightFM(_FactorAdapter):
 
         params = dict(self.params)
         epochs = params.pop("epochs", 30)
-        model = Model(**params, random_state=0)
+        model = Model(**params, random_state=self.seed)
         model.fit(fold.train_matrix().tocoo(), epochs=epochs)
         bias_u, factors_u = model.get_user_representations()
         bias_i, factors_i = model.get_item_representations()
@@ -484,6 +492,7 @@ class RecBole(_Adapter):
                 "params": self.params,
                 "n_users": fold.n_users,
                 "n_items": fold.n_items,
+                "seed": self.seed,
                 "threads": 1,
             }
             (work / "job.json").write_text(json.dumps(job))

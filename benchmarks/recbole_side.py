@@ -66,9 +66,9 @@ def main(directory: str) -> None:
             "train_neg_sample_args": None,
             "use_gpu": False,
             "show_progress": False,
-            "seed": 0,
             "reproducibility": True,
             **job.get("params", {}),
+            "seed": int(job.get("seed", 0)),
         },
     )
     init_seed(config["seed"], config["reproducibility"])

@@ -257,14 +257,17 @@ def load_folds(spec: dict, home: Path | None) -> list[Fold]:
 # -------------------------------------------------------------- evaluation
 
 
-def evaluate_ranking(score_users, fold: Fold) -> dict:
+def evaluate_ranking(score_users, fold: Fold, *, per_user=False) -> dict:
     """Every ranking metric of a model on a fold, from full-catalog scores.
 
     ``score_users(users)`` returns a (len(users), n_items) array of scores in
     the fold's item order (``-inf`` = not rankable). Training items are masked
     here, for every library alike; test users are processed in blocks.
+    ``per_user=True`` adds ``"per_user"``: the test users and each one's
+    NDCG@10 (their mean is ``"ndcg@10"``), for paired comparisons.
     """
     from sk_recsys import metrics
+    from sk_recsys.metrics._ranking import _check_targets, ranked_hits, top_k_rows
 
     functions = {
         "ndcg@10": metrics.ndcg_at_k,
@@ -282,6 +285,7 @@ def evaluate_ranking(score_users, fold: Fold) -> dict:
     )
     totals = dict.fromkeys(RANKING_METRICS, 0.0)
     counted = dict.fromkeys(RANKING_METRICS, 0)
+    user_ndcg = []
     for start in range(0, len(test_users), _USER_BLOCK):
         users = test_users[start : start + _USER_BLOCK]
         scores = np.full((len(users), n_columns), -np.inf)
@@ -289,16 +293,26 @@ def evaluate_ranking(score_users, fold: Fold) -> dict:
         rows, cols = seen[users].nonzero()
         scores[rows, cols] = -np.inf
         block = relevant[users].toarray()
+        if per_user:
+            rel, score = _check_targets(block, scores)
+            hits = ranked_hits(rel, score, 10)
+            user_ndcg.append(top_k_rows("ndcg", hits, rel.sum(1), 10).cpu().numpy())
         for name, function in functions.items():
             totals[name] += function(block, scores, k=10) * len(users)
             counted[name] += len(users)
         if np.isfinite(scores).any(axis=1).all():
             totals["auc"] += metrics.auc_score(block, scores) * len(users)
             counted["auc"] += len(users)
-    return {
+    values = {
         name: (totals[name] / counted[name] if counted[name] else None)
         for name in RANKING_METRICS
     }
+    if per_user:
+        values["per_user"] = {
+            "users": test_users.tolist(),
+            "ndcg@10": np.concatenate(user_ndcg).tolist() if user_ndcg else [],
+        }
+    return values
 
 
 def evaluate_rating(predict_pairs, fold: Fold, scale=(1.0, 5.0)) -> dict:

@@ -1,0 +1,459 @@
+"""Every model of the suite tuned with the same budget: ``python -m benchmarks tune``.
+
+For each (dataset, model) pair of ``suite.toml`` whose model entry has a
+``space`` (its search space), ours and the peers' alike:
+
+1. **Search** on a validation split carved from the training rows
+   (:func:`benchmarks.suite.validation_fold`: each user's latest training
+   row on a leave-last-out dataset, a seeded 10% of each user's training
+   rows otherwise; the first fold's for a multi-fold dataset). The test
+   rows are never read. ``--trials`` trials (default 20) of Optuna's TPE
+   sampler (seeded; its first 10 trials are random), selecting by NDCG@10
+   (RMSE for the rating protocol). A space that has fewer settings than
+   trials (only choices) is enumerated once, and a model without
+   hyperparameters (an empty space) is fitted once.
+2. **Refit and test**: the best setting is fitted on the whole training
+   rows and evaluated once on the test rows, with ``--seeds`` seeds (3 by
+   default; once for an entry marked ``stochastic = false``): mean and
+   standard deviation, and each test user's NDCG@10 (mean over seeds) for
+   the paired bootstrap of :func:`paired_bootstrap`.
+
+A search space is a table of the model entry, one key per parameter::
+
+    [models.ease.space]
+    l2 = { low = 1.0, high = 10000.0, log = true }   # float (or int bounds)
+    n_neighbors = { low = 10, high = 500 }              # int
+    loss = { choices = ["bpr", "bce"] }                 # categorical
+
+Results go to ``results/tune/<dataset>/<model>__<config hash>__<machine>.json``
+after every trial, with the machine, the library's version and the git
+commit. A rerun skips a pair already complete with the same configuration
+(entry, space, trials, seeds) and resumes an interrupted one from its
+stored trials (the sampler is told them before it asks for more).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import subprocess
+import time
+
+import numpy as np
+
+from . import _common, peers, suite
+
+TUNE_RESULTS = _common.RESULTS / "tune"
+DEFAULT_TRIALS = 20
+DEFAULT_SEEDS = 3
+
+
+# ------------------------------------------------------------------ spaces
+
+
+def check_space(space: dict, model_name: str) -> dict:
+    """The search space of an entry, validated; a one-sentence error if not."""
+    for name, spec in space.items():
+        if not isinstance(spec, dict):
+            raise ValueError(f"{model_name}.space.{name} must be a table.")
+        if "choices" in spec:
+            if set(spec) != {"choices"} or not spec["choices"]:
+                raise ValueError(
+                    f"{model_name}.space.{name} must be {{ choices = [...] }} "
+                    "with at least one choice."
+                )
+            continue
+        if not {"low", "high"} <= set(spec) <= {"low", "high", "log"}:
+            raise ValueError(
+                f"{model_name}.space.{name} must have low and high (and "
+                "optionally log), or choices."
+            )
+        if not spec["low"] < spec["high"]:
+            raise ValueError(f"{model_name}.space.{name}: low must be below high.")
+    return space
+
+
+def settings_in(space: dict) -> int | None:
+    """How many settings a space holds, or None when it has a range."""
+    if any("choices" not in spec for spec in space.values()):
+        return None
+    return int(np.prod([len(spec["choices"]) for spec in space.values()]))
+
+
+def _distribution(spec: dict):
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+    )
+
+    if "choices" in spec:
+        return CategoricalDistribution(spec["choices"])
+    log = bool(spec.get("log", False))
+    if isinstance(spec["low"], int) and isinstance(spec["high"], int):
+        return IntDistribution(spec["low"], spec["high"], log=log)
+    return FloatDistribution(float(spec["low"]), float(spec["high"]), log=log)
+
+
+def distributions(space: dict) -> dict:
+    """Optuna's distribution of every parameter of a space."""
+    return {name: _distribution(spec) for name, spec in space.items()}
+
+
+def _plan(space: dict, n_trials: int, seed: int):
+    """The trials to run: a sampler to ask, or the settings to enumerate."""
+    n_settings = settings_in(space)
+    if n_settings is not None and n_settings <= n_trials:
+        names = list(space)
+        grid = itertools.product(*(space[name]["choices"] for name in names))
+        return None, [dict(zip(names, values, strict=True)) for values in grid]
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = optuna.samplers.TPESampler(seed=seed)
+    return sampler, None
+
+
+# -------------------------------------------------------------- evaluation
+
+
+def objective(protocol: str) -> tuple[str, str]:
+    """The selection metric of a protocol and its direction."""
+    return ("ndcg@10", "maximize") if protocol == "ranking" else ("rmse", "minimize")
+
+
+def _entry_with(model: dict, params: dict) -> dict:
+    return {**model, "params": {**model.get("params", {}), **params}}
+
+
+def fit_and_score(model: dict, fold, protocol: str, *, seed=0, per_user=False):
+    """Fit one entry on a fold and score it; (metrics, fit seconds, adapter)."""
+    adapter = peers.make(model, protocol, seed=seed)
+    start = time.perf_counter()
+    adapter.fit(fold, learning_curve=False)
+    fit_s = time.perf_counter() - start - adapter.overhead_s_()
+    if protocol == "ranking":
+        values = suite.evaluate_ranking(adapter.score_users, fold, per_user=per_user)
+    else:
+        values = suite.evaluate_rating(adapter.predict_pairs, fold)
+    return values, fit_s, adapter
+
+
+def paired_bootstrap(a, b, *, n_resamples=1000, seed=0, level=0.95) -> dict:
+    """The mean of ``a - b`` over paired users and its bootstrap interval.
+
+    ``a`` and ``b`` hold one value per test user, in the same user order
+    (two models' NDCG@10). Users are resampled with replacement
+    ``n_resamples`` times; the interval is the percentile interval at
+    ``level``. ``win`` says whether it excludes 0 (then ``a`` is better
+    when the difference is positive).
+    """
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape or a.ndim != 1 or not len(a):
+        raise ValueError("paired_bootstrap needs two equal-length 1-d arrays.")
+    difference = a - b
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(len(difference), size=(n_resamples, len(difference)))
+    means = difference[rows].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, [tail, 1 - tail])
+    return {
+        "difference": float(difference.mean()),
+        "low": float(low),
+        "high": float(high),
+        "win": bool(low > 0 or high < 0),
+        "n_users": len(difference),
+        "n_resamples": n_resamples,
+    }
+
+
+# ------------------------------------------------------------------- runs
+
+
+def git_commit() -> str:
+    """The repository's commit, with ``+dirty`` when the tree has changes."""
+    root = _common.RESULTS.parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+dirty" if dirty else "")
+
+
+def tune_hash(dataset: dict, model: dict, n_trials: int, n_seeds: int) -> str:
+    """Hash of everything that determines a tuned result, but not the machine."""
+    text = json.dumps(
+        {
+            "dataset": dataset,
+            "model": model,
+            "trials": n_trials,
+            "seeds": n_seeds,
+            "sampler": "optuna-tpe-seed0",
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def result_path(dataset_name, model_name, dataset, model, n_trials, n_seeds, machine):
+    """Where the tuned result of one configuration lives."""
+    key = tune_hash(dataset, model, n_trials, n_seeds)
+    name = f"{model_name}__{key}__{suite.machine_key(machine)}.json"
+    return TUNE_RESULTS / dataset_name / name
+
+
+def _write(path, state):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, indent=1) + "\n")
+    temporary.replace(path)  # an interruption never leaves half a file
+
+
+def _finite(value) -> bool:
+    return value is not None and np.isfinite(value)
+
+
+def search(model, model_name, valid, protocol, space, n_trials, state, path):
+    """Run the trials still missing from ``state``; write after each one."""
+    metric, direction = objective(protocol)
+    sampler, grid = _plan(space, n_trials, seed=0)
+    budget = len(grid) if grid is not None else n_trials
+    if not space:
+        budget, grid = 1, [{}]
+    study = None
+    if sampler is not None:
+        import optuna
+
+        study = optuna.create_study(direction=direction, sampler=sampler)
+        spaces = distributions(space)
+        for done in state["trials"]:
+            finished = _finite(done["value"])
+            study.add_trial(
+                optuna.trial.create_trial(
+                    params=done["params"],
+                    distributions=spaces,
+                    value=done["value"] if finished else None,
+                    state=(
+                        optuna.trial.TrialState.COMPLETE
+                        if finished
+                        else optuna.trial.TrialState.FAIL
+                    ),
+                )
+            )
+    while len(state["trials"]) < budget:
+        number = len(state["trials"])
+        if study is not None:
+            trial = study.ask(distributions(space))
+            params = dict(trial.params)
+        else:
+            trial, params = None, grid[number]
+        error = None
+        try:
+            values, fit_s, _ = fit_and_score(
+                _entry_with(model, params), valid, protocol
+            )
+            value = values[metric]
+        except Exception as exc:  # a setting that fails is a failed trial
+            value, fit_s, values = None, None, {}
+            error = f"{type(exc).__name__}: {exc}"
+        if study is not None:
+            if _finite(value):
+                study.tell(trial, value)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        state["trials"].append(
+            {
+                "number": number,
+                "params": params,
+                "value": value,
+                "valid": values,
+                "fit_s": fit_s,
+                "error": error,
+            }
+        )
+        shown = "failed: " + error if error else f"{metric} {value:.4f}"
+        print(
+            f"    trial {number + 1:>2}/{budget} {shown} "
+            f"{'' if fit_s is None else f'fit {fit_s:.1f}s '}{params}",
+            flush=True,
+        )
+        _write(path, state)
+    return budget
+
+
+def best_trial(trials: list[dict], protocol: str) -> dict:
+    """The trial with the best validation value (the first among ties)."""
+    finished = [trial for trial in trials if _finite(trial["value"])]
+    if not finished:
+        raise RuntimeError("every trial failed; see their errors in the result")
+    sign = 1 if objective(protocol)[1] == "maximize" else -1
+    return max(finished, key=lambda trial: (sign * trial["value"], -trial["number"]))
+
+
+def test(model, folds, protocol, params, seeds):
+    """Fit the chosen setting on the whole training rows; score the test rows."""
+    entry = _entry_with(model, params)
+    runs = []
+    library = None
+    for seed in seeds:
+        for fold in folds:
+            values, fit_s, adapter = fit_and_score(
+                entry, fold, protocol, seed=seed, per_user=True
+            )
+            library = adapter.library
+            per_user = values.pop("per_user", None)
+            runs.append(
+                {
+                    "seed": seed,
+                    "fold": fold.name,
+                    **values,
+                    "fit_s": fit_s,
+                    "per_user": per_user,
+                }
+            )
+            print(
+                f"    test seed {seed} {fold.name}: "
+                + " ".join(
+                    f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float)
+                ),
+                flush=True,
+            )
+    return runs, library
+
+
+def summarise(runs, protocol) -> dict:
+    """Mean and standard deviation over seeds of each metric (folds averaged)."""
+    names = suite.RANKING_METRICS if protocol == "ranking" else suite.RATING_METRICS
+    summary = {}
+    for name in (*names, "fit_s"):
+        per_seed = {}
+        for run in runs:
+            if run.get(name) is not None:
+                per_seed.setdefault(run["seed"], []).append(run[name])
+        if per_seed:
+            means = [float(np.mean(values)) for values in per_seed.values()]
+            summary[name] = {"mean": float(np.mean(means)), "std": float(np.std(means))}
+    first = runs[0]["fold"] if runs else None
+    users = [r["per_user"] for r in runs if r.get("per_user") and r["fold"] == first]
+    if users:
+        # Each test user's NDCG@10 on the first fold, averaged over seeds.
+        summary["per_user"] = {
+            "users": users[0]["users"],
+            "ndcg@10": np.mean([u["ndcg@10"] for u in users], axis=0).tolist(),
+        }
+    return summary
+
+
+def tune_pair(dataset_name, dataset, model_name, model, folds, *, n_trials, n_seeds):
+    """Search, refit and test one pair, resuming from its stored trials."""
+    machine = _common.machine()
+    protocol = dataset["protocol"]
+    space = check_space(dict(model.get("space", {})), model_name)
+    path = result_path(
+        dataset_name, model_name, dataset, model, n_trials, n_seeds, machine
+    )
+    if path.exists():
+        state = json.loads(path.read_text())
+        if state.get("complete"):
+            print(f"  {dataset_name:<16} {model_name:<20} already tuned: {path.name}")
+            return state
+        print(
+            f"  {dataset_name:<16} {model_name:<20} resuming after "
+            f"{len(state['trials'])} trial(s)"
+        )
+    else:
+        state = {
+            "dataset": dataset_name,
+            "dataset_config": dataset,
+            "model": model_name,
+            "model_config": model,
+            "protocol": protocol,
+            "selection": {
+                "metric": objective(protocol)[0],
+                "validation": "benchmarks.suite.validation_fold of the first fold",
+                "sampler": "optuna TPESampler(seed=0)",
+                "trials": n_trials,
+            },
+            "trials": [],
+            "search_s": 0.0,
+            "machine": machine,
+            "machine_key": suite.machine_key(machine),
+        }
+        print(f"  {dataset_name:<16} {model_name:<20} tuning")
+    state["commit"] = git_commit()
+    start = time.perf_counter()
+    valid = suite.validation_fold(folds[0])
+    before = len(state["trials"])
+    budget = search(model, model_name, valid, protocol, space, n_trials, state, path)
+    state["search_s"] += time.perf_counter() - start
+    state["budget"] = budget
+    if len(state["trials"]) > before:
+        _write(path, state)
+    chosen = best_trial(state["trials"], protocol)
+    seeds = list(range(n_seeds)) if model.get("stochastic", True) else [0]
+    start = time.perf_counter()
+    runs, library = test(model, folds, protocol, chosen["params"], seeds)
+    state.update(
+        {
+            "chosen": {"params": chosen["params"], "valid": chosen["value"]},
+            "test_runs": [
+                {k: v for k, v in r.items() if k != "per_user"} for r in runs
+            ],
+            "test": summarise(runs, protocol),
+            "test_s": time.perf_counter() - start,
+            "library": library,
+            "seeds": seeds,
+            "complete": True,
+        }
+    )
+    _write(path, state)
+    return state
+
+
+def run(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_seeds):
+    """Tune every planned pair with a search space; the states written."""
+    config = suite.load_config(config_path)
+    home = _common.data_home()
+    loaded = {}
+    states = []
+    for dataset_name, model_name in suite.planned(
+        config, datasets=datasets, models=models
+    ):
+        dataset = config["datasets"][dataset_name]
+        model = config["models"][model_name]
+        if "space" not in model:
+            print(f"  {dataset_name:<16} {model_name:<20} skipped: no search space")
+            continue
+        reason = peers.missing(model)
+        if reason:
+            print(f"  {dataset_name:<16} {model_name:<20} skipped: {reason}")
+            continue
+        if dataset_name not in loaded:
+            try:
+                loaded[dataset_name] = suite.load_folds(dataset, home)
+            except (FileNotFoundError, ValueError) as error:
+                print(f"  {dataset_name}: skipped ({error})")
+                loaded[dataset_name] = None
+        if loaded[dataset_name] is None:
+            continue
+        states.append(
+            tune_pair(
+                dataset_name,
+                dataset,
+                model_name,
+                model,
+                loaded[dataset_name],
+                n_trials=n_trials,
+                n_seeds=n_seeds,
+            )
+        )
+    return states

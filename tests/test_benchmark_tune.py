@@ -1,0 +1,182 @@
+"""The tuning harness gives every model the same budget and never selects on test.
+
+``python -m benchmarks tune`` is what makes the published comparison fair:
+each (dataset, model) pair gets the same number of trials on a validation
+split carved from the training rows, and only the chosen setting, refit on
+the whole training rows, ever meets the test rows.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+pytest.importorskip("optuna")
+suite = pytest.importorskip("benchmarks.suite")
+peers = pytest.importorskip("benchmarks.peers")
+tune = pytest.importorskip("benchmarks.tune")
+
+CONFIG = """
+[datasets.tiny]
+label = "tiny synthetic"
+source = "synthetic"
+params = { n_users = 60, n_items = 40, interactions_per_user = 12 }
+test_size = 0.2
+seed = 0
+protocol = "ranking"
+
+[models.ease]
+library = "sk_recsys"
+estimator = "ease"
+stochastic = false
+[models.ease.space]
+l2 = { low = 1.0, high = 1000.0, log = true }
+
+[models.knn]
+library = "sk_recsys"
+estimator = "item_knn"
+stochastic = false
+[models.knn.space]
+n_neighbors = { low = 2, high = 30 }
+shrinkage = { choices = [0.0, 10.0] }
+
+[models.pop]
+library = "sk_recsys"
+estimator = "popularity"
+space = {}
+
+[models.untuned]
+library = "sk_recsys"
+estimator = "ease"
+
+[[runs]]
+datasets = ["tiny"]
+models = ["ease", "knn", "pop", "untuned"]
+"""
+
+
+@pytest.fixture
+def harness(tmp_path, monkeypatch):
+    """The tiny configuration, results under tmp_path, every fit recorded."""
+    config = tmp_path / "suite.toml"
+    config.write_text(CONFIG)
+    monkeypatch.setattr(tune, "TUNE_RESULTS", tmp_path / "tune")
+    fits = []
+    make = peers.make
+
+    def recording_make(model, protocol, *, seed=0):
+        adapter = make(model, protocol, seed=seed)
+        fit = adapter.fit
+
+        def recorded(fold, **kwargs):
+            fits.append((model["estimator"], fold.name, dict(adapter.params), seed))
+            return fit(fold, **kwargs)
+
+        adapter.fit = recorded
+        return adapter
+
+    monkeypatch.setattr(peers, "make", recording_make)
+    return config, fits
+
+
+def test_every_model_gets_the_same_trials_and_test_is_read_once(harness):
+    config, fits = harness
+    states = tune.run(config, n_trials=5, n_seeds=2)
+    by_model = {state["model"]: state for state in states}
+    # The model without a space is not tuned (and says so); the others get
+    # the same budget, and the one without hyperparameters a single fit.
+    assert set(by_model) == {"ease", "knn", "pop"}
+    assert len(by_model["ease"]["trials"]) == len(by_model["knn"]["trials"]) == 5
+    assert len(by_model["pop"]["trials"]) == 1
+    for name, estimator in [("ease", "ease"), ("knn", "item_knn")]:
+        own = [fit for fit in fits if fit[0] == estimator]
+        # Every trial fits on the validation fold; then one fit on the whole
+        # training rows per seed (these models are deterministic: one).
+        assert [fit[1] for fit in own] == ["holdout-validation"] * 5 + ["holdout"]
+        state = by_model[name]
+        chosen = state["chosen"]["params"]
+        values = [trial["value"] for trial in state["trials"]]
+        assert state["chosen"]["valid"] == max(values)
+        assert {k: own[-1][2][k] for k in chosen} == chosen  # the refit setting
+        assert state["complete"] and state["seeds"] == [0]
+        assert len(state["test"]["per_user"]["ndcg@10"]) == len(
+            state["test"]["per_user"]["users"]
+        )
+    pop = [fit for fit in fits if fit[0] == "popularity"]
+    assert [(fit[1], fit[3]) for fit in pop] == [
+        ("holdout-validation", 0),
+        ("holdout", 0),
+        ("holdout", 1),  # stochastic by default: one test fit per seed
+    ]
+
+
+def test_validation_never_holds_a_test_row(harness):
+    config, _ = harness
+    spec = suite.load_config(config)["datasets"]["tiny"]
+    (fold,) = suite.load_folds(spec, None)
+    valid = tune.suite.validation_fold(fold)
+    pairs = set(zip(fold.test["user"], fold.test["item"], strict=True))
+    for frame in (valid.train, valid.test):
+        assert not pairs & set(zip(frame["user"], frame["item"], strict=True))
+
+
+def test_an_interrupted_run_resumes_and_a_finished_one_is_skipped(harness):
+    config, fits = harness
+    tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
+    # Interrupted after two trials: the stored file has no test yet.
+    stored = json.loads(path.read_text())
+    first_two = stored["trials"][:2]
+    stored["trials"] = first_two
+    del stored["complete"]
+    path.write_text(json.dumps(stored))
+    fits.clear()
+    (resumed,) = tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    assert resumed["trials"][:2] == first_two
+    assert len(resumed["trials"]) == 4
+    assert [fit[1] for fit in fits] == ["holdout-validation"] * 2 + ["holdout"]
+    fits.clear()
+    tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    assert fits == []  # complete with the same configuration: skipped
+
+
+def test_a_space_of_few_settings_is_enumerated_once(harness):
+    config, _ = harness
+    text = config.read_text().replace(
+        "n_neighbors = { low = 2, high = 30 }", "n_neighbors = { choices = [5, 10] }"
+    )
+    config.write_text(text)
+    (state,) = tune.run(config, models=["knn"], n_trials=20, n_seeds=1)
+    settings = [trial["params"] for trial in state["trials"]]
+    assert len(settings) == 4
+    assert {tuple(sorted(s.items())) for s in settings} == {
+        (("n_neighbors", n), ("shrinkage", s)) for n in (5, 10) for s in (0.0, 10.0)
+    }
+
+
+@pytest.mark.parametrize(
+    ("space", "message"),
+    [
+        ({"l2": 3}, "must be a table"),
+        ({"l2": {"low": 5, "high": 1}}, "low must be below high"),
+        ({"l2": {"low": 1}}, "must have low and high"),
+        ({"l2": {"choices": []}}, "at least one choice"),
+    ],
+)
+def test_a_bad_space_gets_a_clear_error(space, message):
+    with pytest.raises(ValueError, match=message):
+        tune.check_space(space, "ease")
+
+
+def test_paired_bootstrap_marks_a_win_only_when_the_interval_excludes_zero():
+    rng = np.random.default_rng(0)
+    base = rng.random(500)
+    better = tune.paired_bootstrap(base + 0.05, base)
+    assert better["win"] and better["low"] > 0
+    assert better["difference"] == pytest.approx(0.05)
+    noise = tune.paired_bootstrap(base + rng.normal(0, 0.1, 500), base)
+    assert not noise["win"] and noise["low"] < 0 < noise["high"]
+    again = tune.paired_bootstrap(base + 0.05, base)
+    assert again == better  # seeded
+    with pytest.raises(ValueError, match="equal-length"):
+        tune.paired_bootstrap(base, base[:10])
