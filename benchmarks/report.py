@@ -1,18 +1,21 @@
 """Tables, leaderboard and plots of the benchmark suite, from its stored JSON.
 
-Called by ``python -m benchmarks render`` (and after ``run``): rewrites the
-part of ``benchmarks/README.md`` between ``<!-- suite:start -->`` and
-``<!-- suite:end -->``, the leaderboard of the top-level ``README.md``
-between ``<!-- leaderboard:start -->`` and ``<!-- leaderboard:end -->``, and
-the PNG plots under ``benchmarks/plots/``.
+Called by ``python -m benchmarks render`` (and after ``run`` and ``tune``):
+rewrites the part of ``benchmarks/README.md`` between ``<!-- tuned:start -->``
+and ``<!-- tuned:end -->`` (every model tuned with the same budget), between
+``<!-- suite:start -->`` and ``<!-- suite:end -->`` (defaults), the
+leaderboard of the top-level ``README.md`` between
+``<!-- leaderboard:start -->`` and ``<!-- leaderboard:end -->``, and the PNG
+plots under ``benchmarks/plots/``.
 """
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from pathlib import Path
 
-from . import suite
+from . import suite, tune
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE / "plots"
@@ -188,6 +191,158 @@ def leaderboard(results) -> str:
     return "\n".join(lines)
 
 
+# ------------------------------------------------------------- tuned results
+
+
+def load_tuned() -> list[dict]:
+    """Every complete result of ``python -m benchmarks tune``."""
+    states = [
+        json.loads(path.read_text())
+        for path in sorted(tune.TUNE_RESULTS.glob("*/*.json"))
+    ]
+    return [state for state in states if state.get("complete")]
+
+
+def _tuned_value(state, metric=None):
+    metric = metric or _primary(state["protocol"])[0]
+    entry = state["test"].get(metric)
+    return None if entry is None else entry["mean"]
+
+
+def _tuned_order(states):
+    _, higher = _primary(states[0]["protocol"])
+    known = [s for s in states if _tuned_value(s) is not None]
+    return sorted(known, key=lambda s: -_tuned_value(s) if higher else _tuned_value(s))
+
+
+def _mean_std(entry, digits=4) -> str:
+    if entry is None:
+        return "-"
+    if entry["std"] == 0:
+        return f"{entry['mean']:.{digits}f}"
+    return f"{entry['mean']:.{digits}f} ± {entry['std']:.{digits}f}"
+
+
+def _setting(params: dict) -> str:
+    def short(value):
+        return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+    return ", ".join(f"{k}={short(v)}" for k, v in params.items()) or "(none)"
+
+
+def compare(a: dict, b: dict) -> dict | None:
+    """Paired bootstrap of two tuned results' per-user NDCG@10 (a - b)."""
+    users_a = a["test"].get("per_user")
+    users_b = b["test"].get("per_user")
+    if not users_a or not users_b or users_a["users"] != users_b["users"]:
+        return None
+    return tune.paired_bootstrap(users_a["ndcg@10"], users_b["ndcg@10"])
+
+
+def _verdict(a_name, b_name, result) -> str:
+    if result is None:
+        return "no paired comparison (per-user scores missing)"
+    interval = (
+        f"{result['difference']:+.4f} [{result['low']:+.4f}, {result['high']:+.4f}]"
+    )
+    if not result["win"]:
+        return f"{interval}: no clear winner"
+    winner = a_name if result["difference"] > 0 else b_name
+    return f"{interval}: {winner} wins"
+
+
+def _ours(state) -> bool:
+    return state["model_config"]["library"] == "sk_recsys"
+
+
+def tuned_section(states) -> str:
+    """Summary and per-dataset tables of the tuned results."""
+    if not states:
+        return "_No tuned results yet: run `python -m benchmarks tune`._"
+    config = suite.load_config()
+    grouped = defaultdict(list)
+    for state in states:
+        grouped[state["dataset"]].append(state)
+    order = list(config["datasets"])
+    names = sorted(grouped, key=lambda n: order.index(n) if n in order else len(order))
+    summary = [
+        "| dataset | best of ours | best peer | difference (95% interval) |",
+        "|---|---|---|---|",
+    ]
+    tables = []
+    for name in names:
+        rows = _tuned_order(grouped[name])
+        if not rows:
+            continue
+        metric, _ = _primary(rows[0]["protocol"])
+        label = config["datasets"].get(name, {}).get("label", name)
+        ours = next((s for s in rows if _ours(s)), None)
+        peer = next((s for s in rows if not _ours(s)), None)
+
+        def cell(state, metric=metric):
+            if state is None:
+                return "-"
+            return f"{state['model']} {_mean_std(state['test'][metric])}"
+
+        versus = "-"
+        if ours is not None and peer is not None:
+            versus = _verdict(ours["model"], peer["model"], compare(ours, peer))
+        summary.append(f"| {label} | {cell(ours)} | {cell(peer)} | {versus} |")
+        lines = [
+            f"#### {label} (`{name}`), tuned",
+            "",
+            f"| model | library | {metric} (test) | valid {metric} | trials "
+            "| search s | fit s | chosen setting |",
+            "|---|---|---:|---:|---:|---:|---:|---|",
+        ]
+        for state in rows:
+            lines.append(
+                f"| {state['model']} | {state['library']} "
+                f"| {_mean_std(state['test'][metric])} "
+                f"| {_fmt(state['chosen']['valid'])} | {len(state['trials'])} "
+                f"| {_seconds(state['search_s'])} "
+                f"| {_seconds(state['test'].get('fit_s', {}).get('mean'))} "
+                f"| {_setting(state['chosen']['params'])} |"
+            )
+        if len(rows) > 1:
+            top = _verdict(rows[0]["model"], rows[1]["model"], compare(*rows[:2]))
+            lines += [
+                "",
+                f"Top two, paired bootstrap over test users (1,000 resamples): "
+                f"{rows[0]['model']} - {rows[1]['model']} = {top}.",
+            ]
+        seeds = sorted(
+            {
+                len(state["seeds"])
+                for state in rows
+                if state["model_config"].get("stochastic", True)
+            }
+        )
+        machines = sorted({state["machine_key"] for state in rows})
+        lines += [
+            "",
+            (
+                f"Seeds per stochastic model: {', '.join(map(str, seeds))}"
+                if seeds
+                else "Every model here is deterministic (one test fit)"
+            )
+            + f"; search s includes scoring the validation users; "
+            f"machine: {', '.join(machines)}.",
+            "",
+        ]
+        tables += lines
+    intro = [
+        "Every model below got the same search: the same number of trials "
+        "(Optuna TPE, seeded) over its space in `suite.toml`, on a validation "
+        "split carved from the training rows, selected by the headline metric; "
+        "the chosen setting was refit on the whole training rows and tested "
+        "once per seed (mean ± std over seeds). A difference is a win only "
+        "when its 95% paired-bootstrap interval over test users excludes 0.",
+        "",
+    ]
+    return "\n".join([*intro, *summary, "", *tables])
+
+
 def plots(results) -> list[Path]:
     """Quality vs fit time per dataset, and learning curves of the neural models."""
     import matplotlib
@@ -254,6 +409,13 @@ def main():
     skips = suite.load_skips()
     if results:
         plots(results)
+    tuned = load_tuned()
+    _replace_between(
+        HERE / "README.md",
+        "<!-- tuned:start -->",
+        "<!-- tuned:end -->",
+        tuned_section(tuned),
+    )
     _replace_between(
         HERE / "README.md",
         "<!-- suite:start -->",
@@ -266,4 +428,7 @@ def main():
         "<!-- leaderboard:end -->",
         leaderboard(results),
     )
-    print(f"rendered {len(results)} suite result(s), leaderboard and plots")
+    print(
+        f"rendered {len(tuned)} tuned and {len(results)} suite result(s), "
+        "leaderboard and plots"
+    )

@@ -95,8 +95,17 @@ def machine_key(machine: dict) -> str:
     return key
 
 
+# Keys of a model entry read only by `python -m benchmarks tune`.
+TUNING_KEYS = ("space", "stochastic")
+
+
 def config_hash(dataset: dict, model: dict) -> str:
-    """Hash of everything that determines a result, but not the machine."""
+    """Hash of everything that determines a result, but not the machine.
+
+    The tuning keys of a model entry (its search space) do not change what
+    a run at the entry's parameters measures, so they are left out.
+    """
+    model = {key: value for key, value in model.items() if key not in TUNING_KEYS}
     text = json.dumps({"dataset": dataset, "model": model}, sort_keys=True)
     return hashlib.sha1(text.encode()).hexdigest()[:10]
 
