@@ -45,8 +45,9 @@ RECBOLE_PYTHON = "SK_RECSYS_RECBOLE_PYTHON"
 # Why a peer may be absent, beyond "not installed".
 _NOTES = {
     "lightfm": (
-        "lightfm 1.17 does not build here: its setup.py fails under current "
-        "setuptools ('dict' object has no attribute '__LIGHTFM_SETUP__')"
+        "lightfm is not installed: pip install rectools-lightfm (the maintained "
+        "fork; it builds with a C compiler, while lightfm 1.17's own setup.py "
+        "fails under current setuptools)"
     ),
 }
 
@@ -396,7 +397,7 @@ class Cornac(_Adapter):
 
 
 class LightFM(_FactorAdapter):
-    """LightFM with the WARP loss (when it installs)."""
+    """LightFM (rectools-lightfm, the maintained fork), WARP loss by default."""
 
     library_module = "lightfm"
 
