@@ -10,10 +10,11 @@ Libraries: ``sk_recsys`` (any registered model, by registry name), and the
 peers ``implicit`` (ALS, BPR), ``surprise`` (SVD, SVD++, KNNBaseline),
 ``skrecsys`` (ItemKNN, EASE, BPR, SLIM, and the sequential HSTU and
 Mamba4Rec, which read each user's training rows ordered by the fold's
-``time`` column), ``cornac`` (BPR, NeuMF, VAECF, ...), ``lightfm``, and
-``recbole`` (its sequential SASRec and GRU4Rec, run in RecBole's own virtual
-environment by ``recbole_side.py``, since its pins conflict with ours). A
-peer that is not installed is skipped with a note.
+``time`` column), ``cornac`` (BPR, NeuMF, VAECF, ...), ``lightfm``,
+and two run in their own virtual environments because their pins conflict
+with ours (:class:`_SideEnvironment`): ``recbole`` (its sequential SASRec and
+GRU4Rec) and ``lenskit`` (ALS, kNN, EASE, SLIM, FlexMF). A peer that is not
+installed is skipped with a note.
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ _MODULES = {
     "cornac": "cornac",
     "lightfm": "lightfm",
 }
-# RecBole runs in a side virtual environment (benchmarks/RECBOLE.md): the
-# Python of that environment, by environment variable.
-RECBOLE_PYTHON = "SK_RECSYS_RECBOLE_PYTHON"
+
 # Why a peer may be absent, beyond "not installed".
 _NOTES = {
     "lightfm": (
@@ -55,8 +54,8 @@ _NOTES = {
 def missing(model: dict) -> str | None:
     """Why the library of ``model`` cannot run here, or None when it can."""
     library = model["library"]
-    if library == "recbole":
-        return RecBole.missing()
+    if library in SIDE_ENVIRONMENTS:
+        return SIDE_ENVIRONMENTS[library].missing()
     try:
         importlib.import_module(_MODULES[library])
     except ImportError:
@@ -90,6 +89,7 @@ def make(model: dict, protocol: str, *, seed: int = 0):
         "cornac": Cornac,
         "lightfm": LightFM,
         "recbole": RecBole,
+        "lenskit": LensKit,
     }
     return adapters[model["library"]](
         model["estimator"], dict(model.get("params", {})), protocol, seed=seed
@@ -416,80 +416,86 @@ class LightFM(_FactorAdapter):
         return None
 
 
-# ---------------------------------------------------------------- recbole
+# ------------------------------------------------- side environments
 
 
-class RecBole(_Adapter):
-    """RecBole's sequential models, run in RecBole's own virtual environment.
+class _SideEnvironment(_Adapter):
+    """A peer whose pins conflict with ours, run in its own virtual environment.
 
-    ``$SK_RECSYS_RECBOLE_PYTHON`` names that environment's Python (set up as
-    in ``benchmarks/RECBOLE.md``). The fold's training rows go to a
-    temporary directory as RecBole's atomic file, in the suite's sequence
-    order; ``recbole_side.py`` fits the model at RecBole's defaults (early
-    stopping on its validation item, the user's latest training row) and
-    writes every user's full-catalog scores after the whole training
-    sequence, which the suite evaluates with our metric code. The fit time
-    is ``trainer.fit`` alone, measured in that process (its per-epoch
-    validation included, since RecBole's early stopping needs it); process
-    start, data loading and scoring are not counted.
+    The environment's Python is named by an environment variable
+    (``variable``). ``fit`` writes the fold's training rows to a temporary
+    directory as ``train.csv`` (``user,item,value,position``: each user's
+    rows in the suite's order, by time then row order when the fold has a
+    time column, else row order, and ``position`` their rank in it) with a
+    ``job.json`` (estimator, parameters, catalog size, seed, one thread),
+    and runs ``benchmarks/<script>`` there. The script writes
+    ``scores.npy`` (every user's score of every item in the fold's order,
+    ``-inf`` where it cannot score) and ``result.json`` (``fit_s``: the
+    library's own training call, timed in that process, and optionally a
+    per-epoch ``curve``), which the suite evaluates with our metric code
+    like every other model's. Process start, data loading and scoring are
+    not counted in the fit time.
     """
 
-    library_module = "recbole"
+    variable = ""
+    script = ""
+    guide = ""
+    #: A sequential peer reads each user's history in time order.
+    sequential = False
 
-    @staticmethod
-    def missing() -> str | None:
-        python = os.environ.get(RECBOLE_PYTHON)
+    @classmethod
+    def missing(cls) -> str | None:
+        python = os.environ.get(cls.variable)
         if not python:
             return (
-                f"RecBole runs in its own virtual environment (its pins need numpy "
-                f"1.x); set {RECBOLE_PYTHON} to that environment's Python "
-                "(benchmarks/RECBOLE.md)"
+                f"{cls.library_module} runs in its own virtual environment (its "
+                f"pins conflict with ours); set {cls.variable} to that "
+                f"environment's Python ({cls.guide})"
             )
         if not Path(python).exists():
-            return f"{RECBOLE_PYTHON}={python} does not exist"
+            return f"{cls.variable}={python} does not exist"
         return None
 
     @property
     def library(self) -> str:
         version = getattr(self, "version_", None)
         if version is None:
-            code = "import recbole; print(recbole.__version__)"
+            code = f"import {self.library_module} as m; print(m.__version__)"
             version = subprocess.run(
-                [os.environ[RECBOLE_PYTHON], "-c", code],
+                [os.environ[self.variable], "-c", code],
                 capture_output=True,
                 text=True,
                 check=True,
             ).stdout.strip()
             self.version_ = version
-        return f"recbole {version}"
+        return f"{self.library_module} {version}"
 
     def fit(self, fold, *, learning_curve=False):
         self._check_protocol("ranking")
-        if "time" not in fold.train:
+        if self.sequential and "time" not in fold.train:
             raise ValueError(
-                f"RecBole's {self.estimator} reads each user's history in time "
-                "order; use it on a leave-last-out dataset (a time column)."
+                f"{self.library_module}'s {self.estimator} reads each user's "
+                "history in time order; use it on a leave-last-out dataset "
+                "(a time column)."
             )
         start = time.perf_counter()
-        # Each user's rows in the suite's order: by time, ties by row order.
         train = fold.train
-        train = train.iloc[
-            np.lexsort((np.arange(len(train)), train["time"], train["user"]))
-        ]
-        position = train.groupby("user").cumcount().to_numpy()
-        with tempfile.TemporaryDirectory(prefix="sk-recsys-recbole-") as directory:
+        keys = [np.arange(len(train)), train["user"]]
+        if "time" in train:
+            keys.insert(1, train["time"])
+        train = train.iloc[np.lexsort(keys)]
+        with tempfile.TemporaryDirectory(prefix="sk-recsys-side-") as directory:
             work = Path(directory)
-            (work / "fold").mkdir()
-            table = pd.DataFrame(
+            pd.DataFrame(
                 {
-                    "user_id:token": train["user"].to_numpy(),
-                    "item_id:token": train["item"].to_numpy(),
-                    "timestamp:float": position,
+                    "user": train["user"].to_numpy(),
+                    "item": train["item"].to_numpy(),
+                    "value": train["value"].to_numpy(),
+                    "position": train.groupby("user").cumcount().to_numpy(),
                 }
-            )
-            table.to_csv(work / "fold" / "fold.inter", sep="\t", index=False)
+            ).to_csv(work / "train.csv", index=False)
             job = {
-                "model": self.estimator,
+                "estimator": self.estimator,
                 "params": self.params,
                 "n_users": fold.n_users,
                 "n_items": fold.n_items,
@@ -497,36 +503,65 @@ class RecBole(_Adapter):
                 "threads": 1,
             }
             (work / "job.json").write_text(json.dumps(job))
-            script = Path(__file__).resolve().with_name("recbole_side.py")
+            script = Path(__file__).resolve().with_name(self.script)
             done = subprocess.run(
-                [os.environ[RECBOLE_PYTHON], str(script), directory],
+                [os.environ[self.variable], str(script), directory],
                 capture_output=True,
                 text=True,
-                env={**os.environ, "OMP_NUM_THREADS": "1"},
+                env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
                 cwd=directory,
             )
             if done.returncode:
                 sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
                 raise RuntimeError(
-                    f"RecBole's {self.estimator} failed (exit {done.returncode}); "
-                    "its output is above."
+                    f"{self.library_module}'s {self.estimator} failed (exit "
+                    f"{done.returncode}); its output is above."
                 )
             self.scores_ = np.load(work / "scores.npy")
             result = json.loads((work / "result.json").read_text())
         self.overhead_ = time.perf_counter() - start - result["fit_s"]
-        epochs = result["epochs"]
-        return {
-            "epoch": [row["epoch"] for row in epochs],
-            "train_loss": [row["train_loss"] for row in epochs],
-            "valid_mrr@10": [row["valid_mrr@10"] for row in epochs],
-            "n_iter": result["n_epochs"],
-            "best_epoch": result["best_epoch"],
-            "mean_epoch_s": result["fit_s"] / max(1, result["n_epochs"]),
-            "recbole_config": result["config"],
-        }
+        return result.get("curve")
 
     def overhead_s_(self) -> float:
         return getattr(self, "overhead_", 0.0)
 
     def score_users(self, users):
         return self.scores_[users]
+
+
+class RecBole(_SideEnvironment):
+    """RecBole's sequential models (``benchmarks/recbole_side.py``).
+
+    At RecBole's defaults except the entry's parameters: its own split holds
+    out each user's latest training row for early stopping (10 epochs
+    without a better validation MRR@10), every prefix of the rest is a
+    training sample, the best epoch's weights are kept; every user is then
+    scored after the whole training sequence. The fit time is
+    ``trainer.fit`` (its per-epoch validation included, since its early
+    stopping needs it). The curve holds each epoch's training loss,
+    validation MRR@10 and mean epoch time.
+    """
+
+    library_module = "recbole"
+    variable = "SK_RECSYS_RECBOLE_PYTHON"
+    script = "recbole_side.py"
+    guide = "benchmarks/RECBOLE.md"
+    sequential = True
+
+
+class LensKit(_SideEnvironment):
+    """LensKit's scorers (``benchmarks/lenskit_side.py``), implicit feedback.
+
+    ``ImplicitMFScorer`` (ALS), ``ItemKNNScorer`` / ``UserKNNScorer``
+    (``feedback="implicit"``), ``EASEScorer``, ``SLIMScorer`` and
+    ``FlexMFImplicitScorer``, at LensKit's defaults except the entry's
+    parameters; each user is scored from their training items.
+    """
+
+    library_module = "lenskit"
+    variable = "SK_RECSYS_LENSKIT_PYTHON"
+    script = "lenskit_side.py"
+    guide = "benchmarks/SIDE_ENVIRONMENTS.md"
+
+
+SIDE_ENVIRONMENTS = {"recbole": RecBole, "lenskit": LensKit}

@@ -3,19 +3,17 @@
 RecBole 1.2.1 pins ``ray<=2.6.3``, which needs numpy 1.x, so it cannot
 share our environment (see ``RECBOLE.md``). The suite's ``recbole``
 adapter (:class:`benchmarks.peers.RecBole`) writes the fold's training rows
-to a directory and runs this script with the side venv's Python; nothing
-here imports sk_recsys, and the scores come back as a ``.npy`` file that
-the suite evaluates with our metric code, like every other model's.
+to a directory (``train.csv`` and ``job.json``, as
+:class:`benchmarks.peers._SideEnvironment` describes) and runs this script
+with the side venv's Python; nothing here imports sk_recsys, and the scores
+come back as a ``.npy`` file that the suite evaluates with our metric code,
+like every other model's.
 
-Input directory (written by the adapter):
-
-- ``fold/fold.inter``: RecBole's atomic file, ``user_id:token
-  item_id:token timestamp:float``, one row per training interaction; the
-  tokens are the fold's user and item indices, and the timestamp is the
-  row's position in the user's sequence (the suite's order: by time, ties
-  by row order), so RecBole's stable time sort cannot reorder ties.
-- ``job.json``: ``{"model": "SASRec", "params": {...}, "n_users": ...,
-  "n_items": ..., "threads": 1}``.
+The rows become RecBole's atomic file ``fold/fold.inter`` (``user_id:token
+item_id:token timestamp:float``): the tokens are the fold's user and item
+indices, and the timestamp is the row's position in the user's sequence
+(the suite's order: by time, ties by row order), so RecBole's time sort
+cannot reorder ties.
 
 What it does, at RecBole's defaults except for ``params``: RecBole's own
 split ``LS: valid_only`` holds out each user's latest training row as its
@@ -27,8 +25,9 @@ training sequence (the validation item included, the last
 ``MAX_ITEM_LIST_LENGTH`` items), over every item, in the fold's item order.
 
 Output: ``scores.npy`` (float32, ``n_users x n_items``) and ``result.json``
-(fit seconds of ``trainer.fit`` alone, epochs run, the best epoch, and per
-epoch the training loss, validation MRR@10 and time).
+(fit seconds of ``trainer.fit`` alone, and a curve: per epoch the training
+loss and validation MRR@10, the epochs run, the best one, the mean epoch
+time and RecBole's training settings).
 """
 
 from __future__ import annotations
@@ -39,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from recbole.config import Config
 from recbole.data import create_dataset, data_preparation
@@ -50,8 +50,17 @@ def main(directory: str) -> None:
     work = Path(directory)
     job = json.loads((work / "job.json").read_text())
     torch.set_num_threads(int(job.get("threads", 1)))
+    rows = pd.read_csv(work / "train.csv")
+    (work / "fold").mkdir(exist_ok=True)
+    pd.DataFrame(
+        {
+            "user_id:token": rows["user"],
+            "item_id:token": rows["item"],
+            "timestamp:float": rows["position"],
+        }
+    ).to_csv(work / "fold" / "fold.inter", sep="\t", index=False)
     config = Config(
-        model=job["model"],
+        model=job["estimator"],
         dataset="fold",
         config_dict={
             "data_path": str(work),
@@ -103,36 +112,33 @@ def main(directory: str) -> None:
     model.load_state_dict(state["state_dict"])
     model.eval()
 
-    scores = score_all(model, dataset, work / "fold" / "fold.inter", job, config)
+    scores = score_all(model, dataset, rows, job, config)
     np.save(work / "scores.npy", scores)
     best = max(epochs, key=lambda row: row["valid_mrr@10"]) if epochs else None
-    (work / "result.json").write_text(
-        json.dumps(
-            {
-                "fit_s": fit_s,
-                "n_epochs": len(epochs),
-                "best_epoch": best["epoch"] if best else None,
-                "epochs": epochs,
-                "config": {
-                    key: config[key]
-                    for key in (
-                        "MAX_ITEM_LIST_LENGTH",
-                        "epochs",
-                        "stopping_step",
-                        "train_batch_size",
-                        "learning_rate",
-                        "loss_type",
-                    )
-                },
-            },
-            indent=1,
-        )
+    settings = (
+        "MAX_ITEM_LIST_LENGTH",
+        "epochs",
+        "stopping_step",
+        "train_batch_size",
+        "learning_rate",
+        "loss_type",
     )
+    curve = {
+        "epoch": [row["epoch"] for row in epochs],
+        "train_loss": [row["train_loss"] for row in epochs],
+        "valid_mrr@10": [row["valid_mrr@10"] for row in epochs],
+        "n_iter": len(epochs),
+        "best_epoch": best["epoch"] if best else None,
+        "mean_epoch_s": fit_s / max(1, len(epochs)),
+        "recbole_config": {key: config[key] for key in settings},
+    }
+    result = {"fit_s": fit_s, "curve": curve}
+    (work / "result.json").write_text(json.dumps(result, indent=1))
 
 
-def score_all(model, dataset, inter_path, job, config) -> np.ndarray:
+def score_all(model, dataset, frame, job, config) -> np.ndarray:
     """Every user's scores over every item, after the whole training sequence."""
-    rows = np.loadtxt(inter_path, skiprows=1, dtype=np.int64, usecols=(0, 1, 2))
+    rows = frame[["user", "item", "position"]].to_numpy(np.int64)
     rows = rows[np.lexsort((rows[:, 2], rows[:, 0]))]
     n_users, n_items = job["n_users"], job["n_items"]
     max_len = config["MAX_ITEM_LIST_LENGTH"]

@@ -153,16 +153,18 @@ def test_sequential_models_read_the_time_column_of_the_fold():
     )
 
 
-def test_recbole_says_why_it_cannot_run(monkeypatch, tmp_path):
-    model = {"library": "recbole", "estimator": "SASRec"}
-    monkeypatch.delenv(peers.RECBOLE_PYTHON, raising=False)
-    assert "SK_RECSYS_RECBOLE_PYTHON" in peers.missing(model)
-    monkeypatch.setenv(peers.RECBOLE_PYTHON, str(tmp_path / "absent" / "python"))
+@pytest.mark.parametrize("library", ["recbole", "lenskit"])
+def test_a_side_environment_says_why_it_cannot_run(library, monkeypatch, tmp_path):
+    model = {"library": library, "estimator": "X"}
+    variable = peers.SIDE_ENVIRONMENTS[library].variable
+    monkeypatch.delenv(variable, raising=False)
+    assert variable in peers.missing(model)
+    monkeypatch.setenv(variable, str(tmp_path / "absent" / "python"))
     assert "does not exist" in peers.missing(model)
 
 
 @pytest.mark.skipif(
-    not os.environ.get(peers.RECBOLE_PYTHON),
+    not os.environ.get(peers.RecBole.variable),
     reason="RecBole's side environment is not configured (benchmarks/RECBOLE.md)",
 )
 @pytest.mark.parametrize("estimator", ["SASRec", "GRU4Rec"])
@@ -203,3 +205,36 @@ def test_recbole_learns_the_order_it_is_given(estimator):
     # Measured: 0.97 (SASRec) and 1.0 (GRU4Rec); with the time column
     # scrambled, 0.27 and 0.55.
     assert (top == test["item"].to_numpy()).mean() > 0.8
+
+
+@pytest.mark.skipif(
+    not os.environ.get(peers.LensKit.variable),
+    reason="LensKit's side environment is not configured (SIDE_ENVIRONMENTS.md)",
+)
+@pytest.mark.parametrize(
+    ("estimator", "params"),
+    [("EASEScorer", {"regularization": 10.0}), ("ItemKNNScorer", {})],
+)
+def test_lenskit_scores_every_item_in_our_order(estimator, params):
+    # Four disjoint groups of users and items: a user's unseen items of its
+    # own group must outrank the other groups', item by item in our order.
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(80):
+        group = user % 4
+        items = rng.choice(np.arange(group * 10, group * 10 + 10), 6, replace=False)
+        rows += [(user, item) for item in items]
+    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(value=1.0)
+    train, test = suite._user_split(frame, 0.3, 0)
+    fold = suite._encode(train, test, "holdout")
+    adapter = peers.make(
+        {"library": "lenskit", "estimator": estimator, "params": params}, "ranking"
+    )
+    adapter.fit(fold)
+    assert adapter.library.startswith("lenskit ")
+    scores = adapter.score_users(np.arange(fold.n_users))
+    assert scores.shape == (fold.n_users, fold.n_items)
+    values = suite.evaluate_ranking(adapter.score_users, fold)
+    # The own group's 4 unseen items come first; a random order finds
+    # about 10 of the 36 unseen items.
+    assert values["recall@10"] > 0.9
