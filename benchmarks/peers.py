@@ -13,8 +13,9 @@ Mamba4Rec, which read each user's training rows ordered by the fold's
 ``time`` column), ``cornac`` (BPR, NeuMF, VAECF, ...), ``lightfm``,
 and two run in their own virtual environments because their pins conflict
 with ours (:class:`_SideEnvironment`): ``recbole`` (its sequential SASRec and
-GRU4Rec) and ``lenskit`` (ALS, kNN, EASE, SLIM, FlexMF). A peer that is not
-installed is skipped with a note.
+GRU4Rec), ``rectools`` (SASRec, BERT4Rec, EASE, PureSVD) and ``lenskit``
+(ALS, kNN, EASE, SLIM, FlexMF). A peer that is not installed is skipped with
+a note.
 """
 
 from __future__ import annotations
@@ -90,6 +91,7 @@ def make(model: dict, protocol: str, *, seed: int = 0):
         "lightfm": LightFM,
         "recbole": RecBole,
         "lenskit": LensKit,
+        "rectools": RecTools,
     }
     return adapters[model["library"]](
         model["estimator"], dict(model.get("params", {})), protocol, seed=seed
@@ -564,4 +566,22 @@ class LensKit(_SideEnvironment):
     guide = "benchmarks/SIDE_ENVIRONMENTS.md"
 
 
-SIDE_ENVIRONMENTS = {"recbole": RecBole, "lenskit": LensKit}
+class RecTools(_SideEnvironment):
+    """RecTools's models (``benchmarks/rectools_side.py``).
+
+    Its transformers ``SASRecModel`` and ``BERT4RecModel`` (sequential: each
+    user's rows in the suite's time order) and its ``EASEModel`` /
+    ``PureSVDModel``, at RecTools's defaults except the entry's parameters.
+    """
+
+    library_module = "rectools"
+    variable = "SK_RECSYS_RECTOOLS_PYTHON"
+    script = "rectools_side.py"
+    guide = "benchmarks/SIDE_ENVIRONMENTS.md"
+
+    @property
+    def sequential(self) -> bool:
+        return self.estimator in ("SASRecModel", "BERT4RecModel")
+
+
+SIDE_ENVIRONMENTS = {"recbole": RecBole, "lenskit": LensKit, "rectools": RecTools}
