@@ -1,4 +1,4 @@
-"""Regenerate the result tables of benchmarks/README.md from results/*.json.
+"""Regenerate the result tables of benchmarks/NOTES.md from results/*.json.
 
 Run: ``python benchmarks/render.py``. Everything between the
 ``<!-- results:start -->`` and ``<!-- results:end -->`` markers is rewritten.
@@ -205,7 +205,7 @@ def render_scale(result: dict) -> list[str]:
 
 
 def main():
-    readme = HERE / "README.md"
+    readme = HERE / "NOTES.md"
     text = readme.read_text()
     sections = [
         render_result(json.loads(path.read_text()))

@@ -1,6 +1,6 @@
 """Training data as tensors on the device: slicing batches, sampling negatives.
 
-Measured on 500k ratings (see ``benchmarks/README.md``), skorch's default
+Measured on 500k ratings (see ``benchmarks/NOTES.md``), skorch's default
 per-sample ``DataLoader`` made a matrix-factorisation epoch several times
 slower than a plain torch loop; an iterator that slices prebuilt tensors
 brings skorch to parity. Negatives are drawn for a whole batch at once on the

@@ -28,7 +28,7 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     estimate it averages the predictions of ``n_samples`` posterior samples,
     which is what makes it accurate on small, sparse rating data: on the
     MovieLens-100K folds u1..u5 it predicts ratings better than any point
-    estimate of the same model we could tune (see ``benchmarks/README.md``).
+    estimate of the same model we could tune (see ``benchmarks/NOTES.md``).
 
     Every Gibbs sweep is vectorised on ``device``: the per-user (per-item)
     posterior precisions ``Lambda + alpha * sum_j q_j q_j^T`` are one sparse

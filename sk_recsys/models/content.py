@@ -67,11 +67,11 @@ class ContentRecommender(SideInformationMixin, NeuralRecommender):
         (their popularity, say), which does not carry over to new items and,
         fitting fast, leaves the numeric and image encoders under-trained.
         The default was chosen on cold items held out of the training rows
-        of ``make_interactions`` (see ``benchmarks/README.md``).
+        of ``make_interactions`` (see ``benchmarks/NOTES.md``).
     user_profile : bool, default=False
         Add the mean of the user's item vectors to their vector. Training
         then encodes the whole catalog at each step (about 20 times slower on
-        MovieLens-100K, and no better there, see ``benchmarks/README.md``).
+        MovieLens-100K, and no better there, see ``benchmarks/NOTES.md``).
     loss : {"bpr", "bce", "softmax"}, default="bpr"
     n_negatives : int, default=4
     l2 : float, default=0.01

@@ -60,7 +60,7 @@ class DeepMF(NeuralRecommender):
     _family = "neural"
 
     # Validation NDCG on MovieLens-100K peaks within ten epochs; longer
-    # training overfits (see benchmarks/README.md).
+    # training overfits (see benchmarks/NOTES.md).
     _skorch_defaults = {"max_epochs": 8}
 
     _parameter_constraints = {

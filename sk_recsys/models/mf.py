@@ -70,7 +70,7 @@ class MatrixFactorization(NeuralRecommender):
         Weight of the mean squared norm of the batch's vectors in the loss;
         ``"auto"`` is 0.1 for ``"mse"`` and 0.01 for the ranking losses
         (the best of a coarse search on MovieLens-100K, see
-        ``benchmarks/README.md``).
+        ``benchmarks/NOTES.md``).
     solver : {"gradient", "variational"}, default="gradient"
         How the vectors are found.
 
@@ -84,7 +84,7 @@ class MatrixFactorization(NeuralRecommender):
           learned, and the vectors are the posterior means. On MovieLens-100K
           u1..u5 it reaches a mean RMSE of 0.897 with ``n_factors=30,
           max_epochs=10`` (0.913 with the gradient solver's defaults; see
-          ``benchmarks/README.md``). An epoch costs about
+          ``benchmarks/NOTES.md``). An epoch costs about
           ``nnz * (n_factors + 1) ** 2`` operations and holds
           ``max(n_users, n_items) * (n_factors + 1) ** 2`` numbers: keep
           ``n_factors`` to tens. ``partial_fit`` sweeps over all of

@@ -28,7 +28,7 @@ class SASRec(SequentialRecommender):
     The default loss is the cross-entropy of the next item over the whole
     catalog (``loss="softmax"``, ``n_negatives=None``), which measured best
     on the validation split of the leave-last-out MovieLens-100K benchmark
-    (``benchmarks/README.md``: NDCG@10 0.108, against 0.087 with 256
+    (``benchmarks/NOTES.md``: NDCG@10 0.108, against 0.087 with 256
     sampled negatives, 0.102 for ``"bce"`` and 0.037 for ``"gbce"`` in 100
     epochs); ``loss="gbce"`` is gSASRec's calibrated BCE (Petrov &
     Macdonald, RecSys 2023) and ``loss="bce"`` the original one-negative
