@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,3 +70,21 @@ def data_home() -> Path | None:
         return Path(home)
     beside = Path(__file__).resolve().parents[2] / "shared" / "data"
     return beside if beside.is_dir() else None
+
+
+def git_commit() -> str:
+    """The repository's commit, with ``+dirty`` when the tree has changes."""
+    root = RESULTS.parents[1]
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+    return (commit or "unknown") + ("+dirty" if dirty else "")

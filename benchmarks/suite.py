@@ -387,6 +387,7 @@ def run_pair(
         "machine": machine,
         "machine_key": machine_key(machine),
         "python": platform.python_version(),
+        "commit": _common.git_commit(),
     }
 
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import subprocess
 import time
 
 import numpy as np
@@ -169,24 +168,6 @@ def paired_bootstrap(a, b, *, n_resamples=1000, seed=0, level=0.95) -> dict:
 
 
 # ------------------------------------------------------------------- runs
-
-
-def git_commit() -> str:
-    """The repository's commit, with ``+dirty`` when the tree has changes."""
-    root = _common.RESULTS.parents[1]
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=root,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-    return (commit or "unknown") + ("+dirty" if dirty else "")
 
 
 def tune_hash(dataset: dict, model: dict, n_trials: int, n_seeds: int) -> str:
@@ -389,7 +370,7 @@ def tune_pair(dataset_name, dataset, model_name, model, folds, *, n_trials, n_se
             "machine_key": suite.machine_key(machine),
         }
         print(f"  {dataset_name:<16} {model_name:<20} tuning")
-    state["commit"] = git_commit()
+    state["commit"] = _common.git_commit()
     start = time.perf_counter()
     valid = suite.validation_fold(folds[0])
     before = len(state["trials"])
