@@ -9,7 +9,8 @@ Commands
     Tune every pair whose model entry has a search space with the same
     budget (``benchmarks/tune.py``): trials on a validation split of the
     training rows, the best setting refit and tested with several seeds;
-    resumable, a rerun skips what is complete.
+    resumable, a rerun skips what is complete. ``--plan`` estimates each
+    pair's time from the stored default runs instead.
 ``python -m benchmarks render``
     Regenerate the tables of ``benchmarks/README.md``, the leaderboard of
     ``README.md`` and the plots under ``benchmarks/plots/`` from the stored
@@ -46,6 +47,11 @@ def main(argv=None):
     tuning.add_argument("--models", nargs="*", help="only these model entries")
     tuning.add_argument("--trials", type=int, default=tune.DEFAULT_TRIALS)
     tuning.add_argument("--seeds", type=int, default=tune.DEFAULT_SEEDS)
+    tuning.add_argument(
+        "--plan",
+        action="store_true",
+        help="only estimate each pair's time from the stored default runs",
+    )
     commands.add_parser("render", help="regenerate tables and plots from results")
     listing = commands.add_parser("list", help="show the planned pairs")
     listing.add_argument("--config", default=str(suite.CONFIG))
@@ -62,6 +68,27 @@ def main(argv=None):
         print(f"wrote {len(written)} result file(s)")
         render.main()
         report.main()
+    elif args.command == "tune" and args.plan:
+        rows = tune.plan(
+            args.config,
+            datasets=args.datasets,
+            models=args.models,
+            n_trials=args.trials,
+            n_seeds=args.seeds,
+        )
+        total, unknown = 0.0, 0
+        for dataset_name, model_name, trials, seeds, estimate in rows:
+            shown = "no stored run" if estimate is None else f"{estimate / 60:8.1f} min"
+            print(
+                f"{dataset_name:<16} {model_name:<20} {trials:>3} trials "
+                f"{seeds} seed(s) {shown}"
+            )
+            total += estimate or 0.0
+            unknown += estimate is None
+        print(
+            f"total at least {total / 3600:.1f} h; {unknown} pair(s) without "
+            "a stored run"
+        )
     elif args.command == "tune":
         states = tune.run(
             args.config,

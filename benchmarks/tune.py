@@ -400,6 +400,39 @@ def tune_pair(dataset_name, dataset, model_name, model, folds, *, n_trials, n_se
     return state
 
 
+def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_seeds):
+    """Estimated seconds of each planned pair, from the stored default runs.
+
+    A pair costs about ``trials + seeds`` fits and evaluations (the search
+    fits on slightly fewer rows); the estimate reads the fit and scoring
+    time of the entry's stored result at its default parameters (any
+    machine; None when there is none). Trials whose settings are bigger or
+    train longer than the defaults cost more, so read it as a floor.
+    """
+    config = suite.load_config(config_path)
+    stored = {}
+    for result in suite.load_results():
+        mean = result["mean"]
+        if mean.get("fit_s") is not None:
+            cost = mean["fit_s"] + (mean.get("eval_s") or 0.0)
+            stored[(result["dataset"], result["model"])] = cost
+    rows = []
+    for dataset_name, model_name in suite.planned(
+        config, datasets=datasets, models=models
+    ):
+        model = config["models"][model_name]
+        if "space" not in model:
+            continue
+        space = check_space(dict(model["space"]), model_name)
+        n_settings = settings_in(space)
+        trials = 1 if not space else min(n_trials, n_settings or n_trials)
+        seeds = n_seeds if model.get("stochastic", True) else 1
+        cost = stored.get((dataset_name, model_name))
+        estimate = None if cost is None else cost * (trials + seeds)
+        rows.append((dataset_name, model_name, trials, seeds, estimate))
+    return rows
+
+
 def run(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_seeds):
     """Tune every planned pair with a search space; the states written."""
     config = suite.load_config(config_path)
