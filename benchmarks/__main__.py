@@ -48,6 +48,9 @@ def main(argv=None):
     tuning.add_argument("--trials", type=int, default=tune.DEFAULT_TRIALS)
     tuning.add_argument("--seeds", type=int, default=tune.DEFAULT_SEEDS)
     tuning.add_argument(
+        "--jobs", type=int, default=1, help="pairs tuned at once (processes)"
+    )
+    tuning.add_argument(
         "--plan",
         action="store_true",
         help="only estimate each pair's time from the stored default runs",
@@ -96,6 +99,7 @@ def main(argv=None):
             models=args.models,
             n_trials=args.trials,
             n_seeds=args.seeds,
+            jobs=args.jobs,
         )
         print(f"{len(states)} pair(s) tuned")
     elif args.command == "render":

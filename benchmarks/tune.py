@@ -38,6 +38,7 @@ import hashlib
 import itertools
 import json
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -263,7 +264,7 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
         )
         shown = "failed: " + error if error else f"{metric} {value:.4f}"
         print(
-            f"    trial {number + 1:>2}/{budget} {shown} "
+            f"    {model_name} trial {number + 1:>2}/{budget} {shown} "
             f"{'' if fit_s is None else f'fit {fit_s:.1f}s '}{params}",
             flush=True,
         )
@@ -280,7 +281,7 @@ def best_trial(trials: list[dict], protocol: str) -> dict:
     return max(finished, key=lambda trial: (sign * trial["value"], -trial["number"]))
 
 
-def test(model, folds, protocol, params, seeds):
+def test(model, folds, protocol, params, seeds, name=""):
     """Fit the chosen setting on the whole training rows; score the test rows."""
     entry = _entry_with(model, params)
     runs = []
@@ -302,7 +303,7 @@ def test(model, folds, protocol, params, seeds):
                 }
             )
             print(
-                f"    test seed {seed} {fold.name}: "
+                f"    {name} test seed {seed} {fold.name}: "
                 + " ".join(
                     f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float)
                 ),
@@ -382,7 +383,7 @@ def tune_pair(dataset_name, dataset, model_name, model, folds, *, n_trials, n_se
     chosen = best_trial(state["trials"], protocol)
     seeds = list(range(n_seeds)) if model.get("stochastic", True) else [0]
     start = time.perf_counter()
-    runs, library = test(model, folds, protocol, chosen["params"], seeds)
+    runs, library = test(model, folds, protocol, chosen["params"], seeds, model_name)
     state.update(
         {
             "chosen": {"params": chosen["params"], "valid": chosen["value"]},
@@ -433,16 +434,49 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
     return rows
 
 
-def run(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_seeds):
-    """Tune every planned pair with a search space; the states written."""
+def _tune_loaded(config_path, dataset_name, model_name, n_trials, n_seeds, results):
+    """One pair in a worker process: its own data, one torch thread."""
+    import torch
+
+    global TUNE_RESULTS
+    TUNE_RESULTS = Path(results)
+    torch.set_num_threads(1)
+    config = suite.load_config(config_path)
+    dataset = config["datasets"][dataset_name]
+    folds = suite.load_folds(dataset, _common.data_home())
+    return tune_pair(
+        dataset_name,
+        dataset,
+        model_name,
+        config["models"][model_name],
+        folds,
+        n_trials=n_trials,
+        n_seeds=n_seeds,
+    )
+
+
+def run(
+    config_path=suite.CONFIG,
+    *,
+    datasets=None,
+    models=None,
+    n_trials,
+    n_seeds,
+    jobs=1,
+):
+    """Tune every planned pair with a search space; the states written.
+
+    ``jobs > 1`` tunes that many pairs at once, each in its own process
+    with one torch thread (a pair's own trials stay sequential, so its
+    result is the one a single process gives). A pair whose every trial
+    fails is reported and the others go on.
+    """
     config = suite.load_config(config_path)
     home = _common.data_home()
-    loaded = {}
-    states = []
+    pairs = []
     for dataset_name, model_name in suite.planned(
         config, datasets=datasets, models=models
     ):
-        dataset = config["datasets"][dataset_name]
         model = config["models"][model_name]
         if "space" not in model:
             print(f"  {dataset_name:<16} {model_name:<20} skipped: no search space")
@@ -451,6 +485,37 @@ def run(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_see
         if reason:
             print(f"  {dataset_name:<16} {model_name:<20} skipped: {reason}")
             continue
+        pairs.append((dataset_name, model_name))
+    states = []
+    if jobs > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(jobs, mp_context=context) as pool:
+            futures = [
+                (
+                    pair,
+                    pool.submit(
+                        _tune_loaded,
+                        str(config_path),
+                        *pair,
+                        n_trials,
+                        n_seeds,
+                        str(TUNE_RESULTS),
+                    ),
+                )
+                for pair in pairs
+            ]
+            for (dataset_name, model_name), future in futures:
+                try:
+                    states.append(future.result())
+                except (RuntimeError, FileNotFoundError, ValueError) as error:
+                    print(f"  {dataset_name:<16} {model_name:<20} failed: {error}")
+        return states
+    loaded = {}
+    for dataset_name, model_name in pairs:
+        dataset = config["datasets"][dataset_name]
         if dataset_name not in loaded:
             try:
                 loaded[dataset_name] = suite.load_folds(dataset, home)
@@ -459,15 +524,18 @@ def run(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_see
                 loaded[dataset_name] = None
         if loaded[dataset_name] is None:
             continue
-        states.append(
-            tune_pair(
-                dataset_name,
-                dataset,
-                model_name,
-                model,
-                loaded[dataset_name],
-                n_trials=n_trials,
-                n_seeds=n_seeds,
+        try:
+            states.append(
+                tune_pair(
+                    dataset_name,
+                    dataset,
+                    model_name,
+                    config["models"][model_name],
+                    loaded[dataset_name],
+                    n_trials=n_trials,
+                    n_seeds=n_seeds,
+                )
             )
-        )
+        except RuntimeError as error:
+            print(f"  {dataset_name:<16} {model_name:<20} failed: {error}")
     return states

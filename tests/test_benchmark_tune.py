@@ -180,3 +180,19 @@ def test_paired_bootstrap_marks_a_win_only_when_the_interval_excludes_zero():
     assert again == better  # seeded
     with pytest.raises(ValueError, match="equal-length"):
         tune.paired_bootstrap(base, base[:10])
+
+
+def test_pairs_tuned_in_parallel_match_one_process(harness, tmp_path, monkeypatch):
+    config, _ = harness
+    serial = {s["model"]: s for s in tune.run(config, n_trials=3, n_seeds=1)}
+    monkeypatch.setattr(tune, "TUNE_RESULTS", tmp_path / "parallel")
+    parallel = tune.run(config, n_trials=3, n_seeds=1, jobs=2)
+    assert {s["model"] for s in parallel} == set(serial)
+    for state in parallel:
+        again = serial[state["model"]]
+        assert [t["params"] for t in state["trials"]] == [
+            t["params"] for t in again["trials"]
+        ]
+        assert state["chosen"] == again["chosen"]
+        assert state["test"]["ndcg@10"] == again["test"]["ndcg@10"]
+    assert list((tmp_path / "parallel" / "tiny").glob("*.json"))
