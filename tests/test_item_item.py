@@ -202,3 +202,39 @@ def test_ease_in_float32_ranks_like_float64(split):
 def test_rp3beta_refuses_negative_weights():
     with pytest.raises(ValueError, match="non-negative"):
         RP3Beta().fit([[0, 0], [1, 1]], [1.0, -2.0])
+
+
+@pytest.mark.parametrize("density", [0.02, 0.6])
+def test_sparse_and_dense_blocks_keep_the_same_neighbours(density):
+    # A long, mostly empty co-occurrence matrix is ranked where it is stored;
+    # a dense one is densified. Both keep each row's k largest positive
+    # entries, never the excluded one (ties aside: the values are distinct).
+    import torch
+
+    from sk_recsys.models.knn import top_k_rows
+
+    rng = np.random.default_rng(0)
+    matrix = sp.random(300, 900, density=density, format="csr", random_state=0)
+    matrix.data = rng.permutation(len(matrix.data)).astype(np.float32) - 50.0
+    matrix = sp.csr_matrix(matrix, dtype=np.float32)
+    exclude = rng.integers(-1, 900, size=300)
+    dense = top_k_rows(
+        lambda rows: torch.from_numpy(matrix[rows].toarray()),
+        300,
+        900,
+        7,
+        exclude=exclude,
+    )
+    kept = top_k_rows(lambda rows: matrix[rows], 300, 900, 7, exclude=exclude)
+    assert (dense != kept).nnz == 0
+    assert kept.nnz > 0 and (kept.data > 0).all()
+    mine = np.flatnonzero(exclude >= 0)
+    assert not np.asarray(kept[mine, exclude[mine]]).any()
+
+
+def test_sparse_ranking_breaks_ties_by_the_lower_column():
+    from sk_recsys.models.knn import top_k_rows
+
+    matrix = sp.csr_matrix(np.array([[0, 2, 0, 2, 2, 0, 1] + [0] * 93], np.float32))
+    kept = top_k_rows(lambda rows: matrix[rows], 1, 100, 2)
+    assert kept.indices.tolist() == [1, 3]

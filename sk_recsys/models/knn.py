@@ -51,16 +51,41 @@ def cosine_neighbours(
         Row ``q`` holds the similarities of its neighbours.
     """
     n_queries, n_vectors = queries.shape[0], vectors.shape[0]
-    vector_norms = torch.from_numpy(_row_norms(vectors).astype(np.float32))
+    vector_norms = _row_norms(vectors).astype(np.float32)
     query_norms = _row_norms(queries).astype(np.float32)
     vectors_t = sp.csr_matrix(vectors.T)
 
-    def block(rows: slice) -> torch.Tensor:
-        dots = torch.from_numpy((queries[rows] @ vectors_t).toarray())
-        norms = torch.from_numpy(query_norms[rows])[:, None] * vector_norms
-        return dots / (norms + shrinkage + 1e-12)
+    def block(rows: slice) -> sp.csr_matrix:
+        # Only the stored dot products are divided: a pair with no common
+        # interaction has similarity 0 whatever its norms.
+        dots = sp.csr_matrix(queries[rows] @ vectors_t, dtype=np.float32)
+        row = np.repeat(np.arange(dots.shape[0]), np.diff(dots.indptr))
+        norms = query_norms[rows][row] * vector_norms[dots.indices]
+        dots.data /= norms + np.float32(shrinkage + 1e-12)
+        return dots
 
     return top_k_rows(block, n_queries, n_vectors, n_neighbors, exclude=exclude)
+
+
+def _top_k_sparse(matrix: sp.csr_matrix, k: int, own=None):
+    """Rows, columns and values of each row's ``k`` largest positive entries.
+
+    Ranked among the stored entries only (a row's empty cells are zeros,
+    never kept); ties keep the lower column. ``own[i]`` is a column row
+    ``i`` may not keep, or -1.
+    """
+    matrix.sort_indices()
+    row = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
+    col, data = matrix.indices, matrix.data
+    keep = data > 0
+    if own is not None:
+        keep &= col != own[row]
+    row, col, data = row[keep], col[keep], data[keep]
+    order = np.lexsort((-data, row))  # stable: equal values keep column order
+    row, col, data = row[order], col[order], data[order]
+    first = np.searchsorted(row, np.arange(matrix.shape[0]))
+    top = np.arange(len(row)) - first[row] < k
+    return row[top], col[top], data[top]
 
 
 def top_k_rows(
@@ -68,9 +93,12 @@ def top_k_rows(
 ) -> sp.csr_matrix:
     """The ``k`` largest positive entries of each row of a matrix made by blocks.
 
-    ``block(rows)`` returns the dense float32 tensor of the rows in the slice
-    ``rows`` (on any device); the matrix is never held whole, only blocks
-    of about ``2**23`` cells.
+    ``block(rows)`` returns the rows in the slice ``rows``: a dense tensor
+    (on any device), or a scipy sparse matrix, whose entries are ranked
+    where they are stored when under a quarter of the block's cells are
+    (a co-occurrence product over a long catalog is mostly empty), and
+    densified otherwise. The matrix is never held whole, only blocks of
+    about ``2**23`` cells.
 
     Parameters
     ----------
@@ -91,7 +119,17 @@ def top_k_rows(
     rows, cols, vals = [], [], []
     for start in range(0, n_rows, step):
         stop = min(start + step, n_rows)
-        values = block(slice(start, stop)).to(torch.float32)
+        values = block(slice(start, stop))
+        own = None if exclude is None else exclude[start:stop]
+        if sp.issparse(values):
+            if values.nnz < values.shape[0] * values.shape[1] // 4:
+                kept = _top_k_sparse(sp.csr_matrix(values, dtype=np.float32), k, own)
+                rows.append(kept[0] + start)
+                cols.append(kept[1])
+                vals.append(kept[2])
+                continue
+            values = torch.from_numpy(values.toarray())
+        values = values.to(torch.float32)
         if exclude is not None:
             own = exclude[start:stop]
             mine = np.flatnonzero(own >= 0)

@@ -6,7 +6,6 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-import torch
 from sklearn.base import BaseEstimator
 from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval
@@ -173,7 +172,7 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
         item_user = item_user.astype(np.float32)
 
         def block(rows):
-            return torch.from_numpy((item_user[rows] @ user_item).toarray())
+            return item_user[rows] @ user_item
 
         weights = top_k_rows(
             block,
@@ -188,7 +187,7 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
         # n_neighbors strongest incoming weights (top-k per column).
         incoming = sp.csr_matrix(weights.T)
         weights = top_k_rows(
-            lambda rows: torch.from_numpy(incoming[rows].toarray()),
+            lambda rows: incoming[rows],
             self.n_items_,
             self.n_items_,
             self.n_neighbors,
