@@ -196,3 +196,19 @@ def test_pairs_tuned_in_parallel_match_one_process(harness, tmp_path, monkeypatc
         assert state["chosen"] == again["chosen"]
         assert state["test"]["ndcg@10"] == again["test"]["ndcg@10"]
     assert list((tmp_path / "parallel" / "tiny").glob("*.json"))
+
+
+def test_the_tuned_tables_say_who_wins_and_how_sure(harness):
+    report = pytest.importorskip("benchmarks.report")
+    config, _ = harness
+    states = tune.run(config, n_trials=3, n_seeds=1)
+    text = report.tuned_section(states)
+    assert "| tiny |" in text  # the summary row of the dataset
+    for state in states:
+        assert f"| {state['model']} | sk_recsys" in text
+    # The top two are compared over the same test users.
+    assert "Top two, paired bootstrap over test users" in text
+    ease, knn = (next(s for s in states if s["model"] == m) for m in ("ease", "knn"))
+    result = report.compare(ease, knn)
+    assert result["n_users"] == len(ease["test"]["per_user"]["users"])
+    assert report.compare(ease, ease)["win"] is False  # a model never beats itself
