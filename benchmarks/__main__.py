@@ -30,6 +30,19 @@ import sys
 from . import _common, render, report, suite, tune
 
 
+def _print_plan(rows):
+    total, unknown = 0.0, 0
+    for dataset_name, model_name, trials, seeds, estimate in rows:
+        shown = "no stored run" if estimate is None else f"{estimate / 60:8.1f} min"
+        print(
+            f"{dataset_name:<16} {model_name:<20} {trials:>3} trials "
+            f"{seeds} seed(s) {shown}"
+        )
+        total += estimate or 0.0
+        unknown += estimate is None
+    print(f"total at least {total / 3600:.1f} h; {unknown} pair(s) with no stored run")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -71,37 +84,20 @@ def main(argv=None):
         print(f"wrote {len(written)} result file(s)")
         render.main()
         report.main()
-    elif args.command == "tune" and args.plan:
-        rows = tune.plan(
-            args.config,
-            datasets=args.datasets,
-            models=args.models,
-            n_trials=args.trials,
-            n_seeds=args.seeds,
-        )
-        total, unknown = 0.0, 0
-        for dataset_name, model_name, trials, seeds, estimate in rows:
-            shown = "no stored run" if estimate is None else f"{estimate / 60:8.1f} min"
-            print(
-                f"{dataset_name:<16} {model_name:<20} {trials:>3} trials "
-                f"{seeds} seed(s) {shown}"
-            )
-            total += estimate or 0.0
-            unknown += estimate is None
-        print(
-            f"total at least {total / 3600:.1f} h; {unknown} pair(s) without "
-            "a stored run"
-        )
     elif args.command == "tune":
-        states = tune.run(
-            args.config,
-            datasets=args.datasets,
-            models=args.models,
-            n_trials=args.trials,
-            n_seeds=args.seeds,
-            jobs=args.jobs,
-        )
-        print(f"{len(states)} pair(s) tuned")
+        selection = {
+            "datasets": args.datasets,
+            "models": args.models,
+            "n_trials": args.trials,
+            "n_seeds": args.seeds,
+        }
+        if args.plan:
+            _print_plan(tune.plan(args.config, **selection))
+        else:
+            states = tune.run(args.config, **selection, jobs=args.jobs)
+            print(f"{len(states)} pair(s) tuned")
+            render.main()
+            report.main()
     elif args.command == "render":
         render.main()
         report.main()
