@@ -339,6 +339,28 @@ def evaluate_rating(predict_pairs, fold: Fold, scale=(1.0, 5.0)) -> dict:
 # ------------------------------------------------------------------ runs
 
 
+def fit_and_score(
+    model, fold, protocol, *, seed=0, per_user=False, learning_curve=False
+):
+    """Fit one model entry on a fold and score it with our metric code.
+
+    Returns ``(metrics, fit seconds, scoring seconds, adapter, curve)``;
+    the fit time leaves out the suite's own work inside ``fit`` (learning
+    curves, a side environment's start-up), and ``per_user`` is passed to
+    :func:`evaluate_ranking`.
+    """
+    adapter = peers.make(model, protocol, seed=seed)
+    start = time.perf_counter()
+    curve = adapter.fit(fold, learning_curve=learning_curve)
+    fit_s = time.perf_counter() - start - adapter.overhead_s_()
+    start = time.perf_counter()
+    if protocol == "ranking":
+        values = evaluate_ranking(adapter.score_users, fold, per_user=per_user)
+    else:
+        values = evaluate_rating(adapter.predict_pairs, fold)
+    return values, fit_s, time.perf_counter() - start, adapter, curve
+
+
 def run_pair(
     dataset_name, dataset, model_name, model, folds, machine, *, learning_curve
 ):
@@ -347,16 +369,9 @@ def run_pair(
     per_fold = []
     curves = []
     for fold in folds:
-        adapter = peers.make(model, protocol)
-        start = time.perf_counter()
-        curve = adapter.fit(fold, learning_curve=learning_curve)
-        fit_s = time.perf_counter() - start - adapter.overhead_s_()
-        start = time.perf_counter()
-        if protocol == "ranking":
-            values = evaluate_ranking(adapter.score_users, fold)
-        else:
-            values = evaluate_rating(adapter.predict_pairs, fold)
-        eval_s = time.perf_counter() - start
+        values, fit_s, eval_s, adapter, curve = fit_and_score(
+            model, fold, protocol, learning_curve=learning_curve
+        )
         per_fold.append({"fold": fold.name, **values, "fit_s": fit_s, "eval_s": eval_s})
         if curve:
             curves.append({"fold": fold.name, **curve})

@@ -101,6 +101,13 @@ def distributions(space: dict) -> dict:
     return {name: _distribution(spec) for name, spec in space.items()}
 
 
+def trial_budget(space: dict, n_trials: int) -> int:
+    """Trials a space gets: ``n_trials``, or its settings when it holds
+    fewer (an empty space holds one, the defaults)."""
+    n_settings = settings_in(space)
+    return n_trials if n_settings is None else min(n_trials, n_settings)
+
+
 def _plan(space: dict, n_trials: int, seed: int):
     """The trials to run: a sampler to ask, or the settings to enumerate."""
     n_settings = settings_in(space)
@@ -125,19 +132,6 @@ def objective(protocol: str) -> tuple[str, str]:
 
 def _entry_with(model: dict, params: dict) -> dict:
     return {**model, "params": {**model.get("params", {}), **params}}
-
-
-def fit_and_score(model: dict, fold, protocol: str, *, seed=0, per_user=False):
-    """Fit one entry on a fold and score it; (metrics, fit seconds, adapter)."""
-    adapter = peers.make(model, protocol, seed=seed)
-    start = time.perf_counter()
-    adapter.fit(fold, learning_curve=False)
-    fit_s = time.perf_counter() - start - adapter.overhead_s_()
-    if protocol == "ranking":
-        values = suite.evaluate_ranking(adapter.score_users, fold, per_user=per_user)
-    else:
-        values = suite.evaluate_rating(adapter.predict_pairs, fold)
-    return values, fit_s, adapter
 
 
 def paired_bootstrap(a, b, *, n_resamples=1000, seed=0, level=0.95) -> dict:
@@ -208,9 +202,7 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
     """Run the trials still missing from ``state``; write after each one."""
     metric, direction = objective(protocol)
     sampler, grid = _plan(space, n_trials, seed=0)
-    budget = len(grid) if grid is not None else n_trials
-    if not space:
-        budget, grid = 1, [{}]
+    budget = trial_budget(space, n_trials)
     study = None
     if sampler is not None:
         import optuna
@@ -234,13 +226,13 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
     while len(state["trials"]) < budget:
         number = len(state["trials"])
         if study is not None:
-            trial = study.ask(distributions(space))
+            trial = study.ask(spaces)
             params = dict(trial.params)
         else:
             trial, params = None, grid[number]
         error = None
         try:
-            values, fit_s, _ = fit_and_score(
+            values, fit_s, *_ = suite.fit_and_score(
                 _entry_with(model, params), valid, protocol
             )
             value = values[metric]
@@ -288,7 +280,7 @@ def test(model, folds, protocol, params, seeds, name=""):
     library = None
     for seed in seeds:
         for fold in folds:
-            values, fit_s, adapter = fit_and_score(
+            values, fit_s, _, adapter, _ = suite.fit_and_score(
                 entry, fold, protocol, seed=seed, per_user=True
             )
             library = adapter.library
@@ -425,8 +417,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         if "space" not in model:
             continue
         space = check_space(dict(model["space"]), model_name)
-        n_settings = settings_in(space)
-        trials = 1 if not space else min(n_trials, n_settings or n_trials)
+        trials = trial_budget(space, n_trials)
         seeds = n_seeds if model.get("stochastic", True) else 1
         cost = stored.get((dataset_name, model_name))
         estimate = None if cost is None else cost * (trials + seeds)
