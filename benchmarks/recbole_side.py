@@ -26,8 +26,8 @@ training sequence (the validation item included, the last
 
 Output: ``scores.npy`` (float32, ``n_users x n_items``) and ``result.json``
 (fit seconds of ``trainer.fit`` alone, and a curve: per epoch the training
-loss and validation MRR@10, the epochs run, the best one, the mean epoch
-time and RecBole's training settings).
+loss, validation MRR@10 and seconds, the epochs run, the best one, the mean
+epoch time and RecBole's training settings).
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ def main(directory: str) -> None:
         "epoch": [row["epoch"] for row in epochs],
         "train_loss": [row["train_loss"] for row in epochs],
         "valid_mrr@10": [row["valid_mrr@10"] for row in epochs],
+        "epoch_s": [row["seconds"] for row in epochs],
         "n_iter": len(epochs),
         "best_epoch": best["epoch"] if best else None,
         "mean_epoch_s": fit_s / max(1, len(epochs)),

@@ -162,14 +162,55 @@ def suite_section(results, skips) -> str:
     return "\n".join(parts)
 
 
+def _tuned_leader(label, states, config, name) -> str | None:
+    """The leaderboard row of a fully tuned dataset, else None."""
+    if not states:
+        return None
+    done, planned = tuned_coverage(name, states, config)
+    rows = _tuned_order(states)
+    ours = next((s for s in rows if _ours(s)), None)
+    peer = next((s for s in rows if not _ours(s)), None)
+    if ours is None or peer is None or done < planned:
+        return None  # a partly tuned dataset stays on its default runs
+    metric, _ = _primary(rows[0]["protocol"])
+    versus = _verdict(ours["model"], peer["model"], compare(ours, peer))
+    return (
+        f"| {label} | {metric} "
+        f"| {ours['model']} {_mean_std(ours['test'][metric])} "
+        f"| {peer['model']} {_mean_std(peer['test'][metric])} "
+        f"| tuned, same budget; {versus} |"
+    )
+
+
+def _default_leader(label, rows) -> str:
+    """The leaderboard row of a dataset from its runs as configured."""
+    metric, _ = _primary(rows[0]["protocol"])
+
+    def cell(ours: bool) -> str:
+        candidates = sorted(
+            (r for r in rows if r["library"].startswith("sk_recsys") == ours),
+            key=_sort_key,
+        )
+        if not candidates:
+            return "-"
+        best = candidates[0]
+        return f"{best['model']} {_fmt(best['mean'].get(metric))}"
+
+    return (
+        f"| {label} | {metric} | {cell(True)} | {cell(False)} "
+        "| as configured (ours chosen on validation, peers at defaults) |"
+    )
+
+
 def leaderboard(results, tuned=()) -> str:
     """Our best model vs the best peer on each dataset (headline metric).
 
-    A dataset with tuned results (``python -m benchmarks tune``) of ours
-    and of a peer is ranked by those, with the paired-bootstrap interval of
-    the difference; the others by the default runs, marked as such.
+    A dataset whose every model with a search space is tuned (``python -m
+    benchmarks tune``) is ranked by those results, with the paired-bootstrap
+    interval of the difference; the others by their runs as configured,
+    which the last column says. Datasets follow the configuration's order.
     """
-    if not results and not tuned:
+    if not results:
         return "_No suite results yet: run `python -m benchmarks run`._"
     config = suite.load_config()
     lines = [
@@ -179,44 +220,11 @@ def leaderboard(results, tuned=()) -> str:
     by_tuned = defaultdict(list)
     for state in tuned:
         by_tuned[state["dataset"]].append(state)
-    for name, states in by_tuned.items():
-        done, planned = tuned_coverage(name, states, config)
-        rows = _tuned_order(states)
-        ours = next((s for s in rows if _ours(s)), None)
-        peer = next((s for s in rows if not _ours(s)), None)
-        if ours is None or peer is None or done < planned:
-            continue  # a partly tuned dataset stays on its default runs
-        metric, _ = _primary(rows[0]["protocol"])
-        label = config["datasets"].get(name, {}).get("label", name)
-        versus = _verdict(ours["model"], peer["model"], compare(ours, peer))
-        lines.append(
-            f"| {label} | {metric} "
-            f"| {ours['model']} {_mean_std(ours['test'][metric])} "
-            f"| {peer['model']} {_mean_std(peer['test'][metric])} "
-            f"| tuned, same budget; {versus} |"
-        )
-    done = {line.split(" | ")[0][2:] for line in lines[2:]}
     for name, rows in _by_dataset(results).items():
-        metric, _ = _primary(rows[0]["protocol"])
-        ours = sorted(
-            (r for r in rows if r["library"].startswith("sk_recsys")), key=_sort_key
-        )
-        theirs = sorted(
-            (r for r in rows if not r["library"].startswith("sk_recsys")), key=_sort_key
-        )
-
-        def cell(candidates, metric=metric):
-            if not candidates:
-                return "-"
-            best = candidates[0]
-            return f"{best['model']} {_fmt(best['mean'].get(metric))}"
-
         label = config["datasets"].get(name, {}).get("label", name)
-        if label in done:
-            continue
         lines.append(
-            f"| {label} | {metric} | {cell(ours)} | {cell(theirs)} "
-            "| as configured (ours chosen on validation, peers at defaults) |"
+            _tuned_leader(label, by_tuned.get(name, []), config, name)
+            or _default_leader(label, rows)
         )
     return "\n".join(lines)
 
