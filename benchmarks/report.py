@@ -268,6 +268,14 @@ def _setting(params: dict) -> str:
     return ", ".join(f"{k}={short(v)}" for k, v in params.items()) or "(none)"
 
 
+def _trials(state) -> str:
+    """The trials column: their number, or where the setting was chosen."""
+    source = state["selection"].get("reused_from")
+    if source:
+        return f"0 (setting of {state['dataset_config']['tuned_on']})"
+    return str(len(state["trials"]))
+
+
 def compare(a: dict, b: dict) -> dict | None:
     """Paired bootstrap of two tuned results' per-user NDCG@10 (a - b)."""
     users_a = a["test"].get("per_user")
@@ -350,7 +358,7 @@ def tuned_section(states) -> str:
             lines.append(
                 f"| {state['model']} | {state['library']} "
                 f"| {_mean_std(state['test'][metric])} "
-                f"| {_fmt(state['chosen']['valid'])} | {len(state['trials'])} "
+                f"| {_fmt(state['chosen']['valid'])} | {_trials(state)} "
                 f"| {_seconds(state['search_s'])} "
                 f"| {_seconds(state['test'].get('fit_s', {}).get('mean'))} "
                 f"| {_setting(state['chosen']['params'])} |"

@@ -18,6 +18,13 @@ For each (dataset, model) pair of ``suite.toml`` whose model entry has a
    standard deviation, and each test user's NDCG@10 (mean over seeds) for
    the paired bootstrap of :func:`paired_bootstrap`.
 
+A dataset entry with ``tuned_on = "<other>"`` (the 10M synthetic set, which
+names the 1M one: the same generator at a tenth of the size) is not
+searched: each model takes the setting chosen on that dataset, which must
+be tuned first (a run orders such pairs last), and goes straight to step 2.
+The result says so (``selection.reused_from``), and the setting is checked
+against the source's again on every rerun.
+
 A search space is a table of the model entry, one key per parameter::
 
     [models.ease.space]
@@ -187,6 +194,35 @@ def result_path(dataset_name, model_name, dataset, model, n_trials, n_seeds, mac
     return TUNE_RESULTS / dataset_name / name
 
 
+def reused_choice(source_name, source, model_name, model, n_trials, n_seeds) -> dict:
+    """The setting chosen for ``model_name`` on ``source_name``, to reuse.
+
+    Read from the source's complete tuned result of the same entry, trials
+    and seeds (this machine's first, else any machine's); a
+    ``FileNotFoundError`` says what to tune first when there is none.
+    """
+    key = tune_hash(source, model, n_trials, n_seeds)
+    mine = suite.machine_key(_common.machine())
+    paths = sorted(
+        (TUNE_RESULTS / source_name).glob(f"{model_name}__{key}__*.json"),
+        key=lambda path: not path.stem.endswith(mine),
+    )
+    for path in paths:
+        state = json.loads(path.read_text())
+        if state.get("complete"):
+            return {
+                "params": state["chosen"]["params"],
+                "valid": state["chosen"]["valid"],
+                "from": source_name,
+                "result": path.name,
+            }
+    raise FileNotFoundError(
+        f"{model_name} is not tuned on {source_name}, whose setting this dataset "
+        f"reuses: run python -m benchmarks tune --datasets {source_name} "
+        f"--models {model_name} first"
+    )
+
+
 def _write(path, state):
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -327,17 +363,30 @@ def summarise(runs, protocol) -> dict:
     return summary
 
 
-def tune_pair(dataset_name, dataset, model_name, model, folds, *, n_trials, n_seeds):
-    """Search, refit and test one pair, resuming from its stored trials."""
+def tune_pair(
+    dataset_name, dataset, model_name, model, folds, *, n_trials, n_seeds, source=None
+):
+    """Search, refit and test one pair, resuming from its stored trials.
+
+    ``source`` is the configuration of the dataset named by the entry's
+    ``tuned_on``: its chosen setting is reused and nothing is searched.
+    """
     machine = _common.machine()
     protocol = dataset["protocol"]
     space = check_space(dict(model.get("space", {})), model_name)
     path = result_path(
         dataset_name, model_name, dataset, model, n_trials, n_seeds, machine
     )
+    reused = None
+    if dataset.get("tuned_on"):
+        reused = reused_choice(
+            dataset["tuned_on"], source, model_name, model, n_trials, n_seeds
+        )
     if path.exists():
         state = json.loads(path.read_text())
-        if state.get("complete"):
+        chosen = state.get("chosen", {}).get("params")
+        stale = reused is not None and chosen != reused["params"]
+        if state.get("complete") and not stale:
             print(f"  {dataset_name:<16} {model_name:<20} already tuned: {path.name}")
             return state
         print(
@@ -364,15 +413,23 @@ def tune_pair(dataset_name, dataset, model_name, model, folds, *, n_trials, n_se
         }
         print(f"  {dataset_name:<16} {model_name:<20} tuning")
     state["commit"] = _common.git_commit()
-    start = time.perf_counter()
-    valid = suite.validation_fold(folds[0])
-    before = len(state["trials"])
-    budget = search(model, model_name, valid, protocol, space, n_trials, state, path)
-    state["search_s"] += time.perf_counter() - start
-    state["budget"] = budget
-    if len(state["trials"]) > before:
-        _write(path, state)
-    chosen = best_trial(state["trials"], protocol)
+    if reused is not None:
+        print(f"    {model_name} reuses the setting chosen on {reused['from']}")
+        state["selection"]["reused_from"] = reused["result"]
+        state["budget"] = 0
+        chosen = {"params": reused["params"], "value": reused["valid"]}
+    else:
+        start = time.perf_counter()
+        valid = suite.validation_fold(folds[0])
+        before = len(state["trials"])
+        budget = search(
+            model, model_name, valid, protocol, space, n_trials, state, path
+        )
+        state["search_s"] += time.perf_counter() - start
+        state["budget"] = budget
+        if len(state["trials"]) > before:
+            _write(path, state)
+        chosen = best_trial(state["trials"], protocol)
     seeds = list(range(n_seeds)) if model.get("stochastic", True) else [0]
     start = time.perf_counter()
     runs, library = test(model, folds, protocol, chosen["params"], seeds, model_name)
@@ -397,7 +454,8 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
     """Estimated seconds of each planned pair, from the stored default runs.
 
     A pair costs about ``trials + seeds`` fits and evaluations (the search
-    fits on slightly fewer rows); the estimate reads the fit and scoring
+    fits on slightly fewer rows; a dataset that reuses another's settings
+    has no trials); the estimate reads the fit and scoring
     time of the entry's stored result at its default parameters (any
     machine; None when there is none). Trials whose settings are bigger or
     train longer than the defaults cost more, so read it as a floor.
@@ -417,7 +475,8 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         if "space" not in model:
             continue
         space = check_space(dict(model["space"]), model_name)
-        trials = trial_budget(space, n_trials)
+        reuses = "tuned_on" in config["datasets"][dataset_name]
+        trials = 0 if reuses else trial_budget(space, n_trials)
         seeds = n_seeds if model.get("stochastic", True) else 1
         cost = stored.get((dataset_name, model_name))
         estimate = None if cost is None else cost * (trials + seeds)
@@ -443,7 +502,13 @@ def _tune_loaded(config_path, dataset_name, model_name, n_trials, n_seeds, resul
         folds,
         n_trials=n_trials,
         n_seeds=n_seeds,
+        source=_source(config, dataset),
     )
+
+
+def _source(config, dataset):
+    """The configuration of the dataset whose settings ``dataset`` reuses."""
+    return config["datasets"].get(dataset.get("tuned_on"))
 
 
 def run(
@@ -477,32 +542,40 @@ def run(
             print(f"  {dataset_name:<16} {model_name:<20} skipped: {reason}")
             continue
         pairs.append((dataset_name, model_name))
+    # A dataset that reuses another's settings comes after that one is tuned.
+    pairs.sort(key=lambda pair: "tuned_on" in config["datasets"][pair[0]])
+    failures = (RuntimeError, FileNotFoundError, ValueError)
     states = []
     if jobs > 1:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
         context = multiprocessing.get_context("spawn")
+        phases = [
+            [p for p in pairs if "tuned_on" not in config["datasets"][p[0]]],
+            [p for p in pairs if "tuned_on" in config["datasets"][p[0]]],
+        ]
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
-            futures = [
-                (
-                    pair,
-                    pool.submit(
-                        _tune_loaded,
-                        str(config_path),
-                        *pair,
-                        n_trials,
-                        n_seeds,
-                        str(TUNE_RESULTS),
-                    ),
-                )
-                for pair in pairs
-            ]
-            for (dataset_name, model_name), future in futures:
-                try:
-                    states.append(future.result())
-                except (RuntimeError, FileNotFoundError, ValueError) as error:
-                    print(f"  {dataset_name:<16} {model_name:<20} failed: {error}")
+            for phase in phases:
+                futures = [
+                    (
+                        pair,
+                        pool.submit(
+                            _tune_loaded,
+                            str(config_path),
+                            *pair,
+                            n_trials,
+                            n_seeds,
+                            str(TUNE_RESULTS),
+                        ),
+                    )
+                    for pair in phase
+                ]
+                for (dataset_name, model_name), future in futures:
+                    try:
+                        states.append(future.result())
+                    except failures as error:
+                        print(f"  {dataset_name:<16} {model_name:<20} failed: {error}")
         return states
     loaded = {}
     for dataset_name, model_name in pairs:
@@ -525,8 +598,9 @@ def run(
                     loaded[dataset_name],
                     n_trials=n_trials,
                     n_seeds=n_seeds,
+                    source=_source(config, dataset),
                 )
             )
-        except RuntimeError as error:
+        except failures as error:
             print(f"  {dataset_name:<16} {model_name:<20} failed: {error}")
     return states

@@ -212,3 +212,41 @@ def test_the_tuned_tables_say_who_wins_and_how_sure(harness):
     result = report.compare(ease, knn)
     assert result["n_users"] == len(ease["test"]["per_user"]["users"])
     assert report.compare(ease, ease)["win"] is False  # a model never beats itself
+
+
+def test_a_dataset_tuned_on_another_reuses_its_choice_without_searching(harness):
+    config, fits = harness
+    # A larger set from the same generator reuses the choices made on the
+    # small one; it is listed first, and still tuned after its source.
+    text = config.read_text().replace(
+        'datasets = ["tiny"]', 'datasets = ["bigger", "tiny"]'
+    )
+    text += """
+[datasets.bigger]
+label = "bigger synthetic"
+source = "synthetic"
+params = { n_users = 90, n_items = 40, interactions_per_user = 12 }
+test_size = 0.2
+seed = 0
+protocol = "ranking"
+tuned_on = "tiny"
+"""
+    config.write_text(text)
+    # Without the source's result there is nothing to reuse: it says so.
+    assert (
+        tune.run(config, datasets=["bigger"], models=["ease"], n_trials=3, n_seeds=1)
+        == []
+    )
+    states = tune.run(config, models=["ease", "knn"], n_trials=3, n_seeds=1)
+    assert [s["dataset"] for s in states] == ["tiny", "tiny", "bigger", "bigger"]
+    small = {s["model"]: s for s in states if s["dataset"] == "tiny"}
+    for state in states[2:]:
+        assert state["trials"] == [] and state["complete"]
+        assert state["chosen"]["params"] == small[state["model"]]["chosen"]["params"]
+        assert state["selection"]["reused_from"].startswith(state["model"] + "__")
+    # Nothing of the bigger set is fitted on a validation split: one test fit.
+    bigger = [fit for fit in fits if fit[1] == "holdout" and fit[0] == "ease"]
+    assert len(bigger) == 2  # tiny's refit, bigger's refit
+    assert not [f for f in fits[-2:] if f[1] == "holdout-validation"]
+    report = pytest.importorskip("benchmarks.report")
+    assert "| 0 (setting of tiny) |" in report.tuned_section(states)
