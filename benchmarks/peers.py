@@ -289,16 +289,23 @@ class SkRecsys(_Adapter):
     training rows sorted by the fold's ``time`` column (stable: ties keep row
     order, the rule the leave-last-out split uses); they score a user from
     the history fitted. Their loss per epoch, epochs run and mean epoch time
-    (fit time / epochs) come back as the learning curve.
+    (fit time / epochs) come back as the learning curve. The
+    ``AlternatingLeastSquares`` (libFM's explicit ALS) runs on the rating
+    protocol only.
     """
 
     library_module = "skrecsys"
     _BLOCK_PAIRS = 2_000_000
     _SEQUENTIAL = ("HSTU", "Mamba4Rec")
     _SEEDED = ("BayesianPersonalizedRanking", "AlternatingLeastSquares", *_SEQUENTIAL)
+    # libFM's ALS: squared loss over the observed ratings only. Its docs say
+    # the fit is degenerate without ratings (every target 1), so it runs on
+    # the rating protocol, fitted on the ratings, and nowhere else.
+    _EXPLICIT = ("AlternatingLeastSquares",)
 
     def fit(self, fold, *, learning_curve=False):
-        self._check_protocol("ranking")
+        explicit = self.estimator in self._EXPLICIT
+        self._check_protocol("rating" if explicit else "ranking")
         from skrecsys import recommendation
 
         params = dict(self.params)
@@ -317,8 +324,9 @@ class SkRecsys(_Adapter):
             train = train.iloc[np.argsort(train["time"].to_numpy(), kind="stable")]
         else:
             self.model_ = getattr(recommendation, self.estimator)(**params)
+        y = train["value"].to_numpy(np.float64) if explicit else None
         start = time.perf_counter()
-        self.model_.fit(train[["user", "item"]].to_numpy())
+        self.model_.fit(train[["user", "item"]].to_numpy(), y)
         fit_s = time.perf_counter() - start
         self.n_items_ = fold.n_items
         known = np.zeros(fold.n_items, dtype=bool)
@@ -349,6 +357,29 @@ class SkRecsys(_Adapter):
             values = self.model_.predict(pairs).reshape(len(block), len(items))
             scores[start : start + len(block), items] = values
         return scores
+
+    def predict_pairs(self, users, items):
+        """Ratings of the test pairs (the explicit ALS).
+
+        skrecsys refuses a user or item it did not fit; such a pair gets
+        the model's own formula with the unknown side's terms left out
+        (global bias plus the known bias), clipped as ``predict`` clips.
+        """
+        model = self.model_
+        users, items = np.asarray(users), np.asarray(items)
+        user_at = {u: i for i, u in enumerate(np.asarray(model.user_ids_).tolist())}
+        item_at = {v: i for i, v in enumerate(np.asarray(model.item_ids_).tolist())}
+        u = np.array([user_at.get(x, -1) for x in users.tolist()], dtype=np.int64)
+        i = np.array([item_at.get(x, -1) for x in items.tolist()], dtype=np.int64)
+        known = (u >= 0) & (i >= 0)
+        out = np.full(len(users), float(model.global_bias_))
+        out[u >= 0] += model.user_bias_[u[u >= 0]]
+        out[i >= 0] += model.item_bias_[i[i >= 0]]
+        out = np.clip(out, *model.target_range_)
+        if known.any():
+            pairs = np.column_stack([users[known], items[known]])
+            out[known] = model.predict(pairs)
+        return out
 
 
 # ---------------------------------------------------------------- cornac

@@ -86,6 +86,32 @@ def test_rating_protocol_clips_to_the_scale(fold):
     assert values["mae"] == pytest.approx(4.0)
 
 
+def test_skrecsys_explicit_als_runs_on_ratings_and_predicts_unknown_pairs():
+    pytest.importorskip("skrecsys")
+    rng = np.random.default_rng(0)
+    items = np.concatenate([rng.choice(40, 12, replace=False) for _ in range(30)])
+    # Ratings that follow the item: the fitted model must read them.
+    frame = pd.DataFrame(
+        {"user": np.repeat(np.arange(30), 12), "item": items, "value": 1.0 + items % 5}
+    )
+    last = frame.groupby("user").cumcount() >= 10
+    train, test = frame[~last], frame[last].copy()
+    test.loc[test.index[:2], "item"] = 99  # an item the model never saw
+    fold = suite._encode(train, test, "rated")
+    model = {"library": "skrecsys", "estimator": "AlternatingLeastSquares"}
+    adapter = peers.make(model, "rating")
+    adapter.fit(fold)
+    predicted = adapter.predict_pairs(
+        fold.test["user"].to_numpy(), fold.test["item"].to_numpy()
+    )
+    assert np.isfinite(predicted).all()
+    assert (predicted >= 1.0).all() and (predicted <= 5.0).all()
+    values = suite.evaluate_rating(adapter.predict_pairs, fold)
+    assert values["rmse"] < np.std(fold.test["value"])  # better than the mean
+    with pytest.raises(ValueError, match="rating"):
+        peers.make(model, "ranking").fit(fold)
+
+
 def test_leave_last_out_folds_never_show_the_test_item_to_tuning():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame(
