@@ -144,7 +144,7 @@ def main(argv=None):
                 {
                     "epoch": epoch,
                     "ndcg@10": ndcg_at_10(),
-                    "train_loss": float(loss),
+                    "train_loss": loss.item(),
                     "epoch_s": seconds,
                 }
             )

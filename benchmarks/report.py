@@ -402,6 +402,81 @@ def tuned_section(states) -> str:
     return "\n".join([*intro, *summary, "", *tables])
 
 
+def _overlap(a, b) -> float:
+    """Area shared by two display-space boxes ``(x0, y0, x1, y1)``."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(width, 0.0) * max(height, 0.0)
+
+
+def place_labels(axes, xs, ys, labels, *, fontsize=7):
+    """Label each point where its text overlaps no other label or point.
+
+    Greedy: points in order of x, each label trying positions on rings
+    around its point (nearest first, eight directions each) and taking the
+    first whose box stays inside the axes and clear of every label placed
+    and every marker; when none is clear, the one with the least overlap.
+    A label set away from its point gets a thin leader line. Call it once
+    the axes' limits and the figure's layout are final.
+    """
+    import math
+
+    figure = axes.figure
+    renderer = figure.canvas.get_renderer()
+    frame = axes.get_window_extent(renderer).extents
+    centres = axes.transData.transform(list(zip(xs, ys, strict=True)))
+    scale = figure.dpi / 72  # offset points to pixels
+    taken = [(x - 4, y - 4, x + 4, y + 4) for x, y in centres]
+    candidates = [
+        (radius * math.cos(math.radians(angle)), radius * math.sin(math.radians(angle)))
+        for radius in (4, 10, 18, 28, 40, 55)
+        for angle in (30, -30, 150, -150, 90, -90, 0, 180)
+    ]
+    placed = []
+    for index in sorted(range(len(labels)), key=lambda i: (xs[i], ys[i])):
+        point = (xs[index], ys[index])
+        # The label's size, once; each candidate's box is then arithmetic.
+        probe = axes.annotate(labels[index], point, fontsize=fontsize)
+        x0, y0, x1, y1 = probe.get_window_extent(renderer).extents
+        probe.remove()
+        width, height = x1 - x0, y1 - y0
+        cx, cy = centres[index]
+        best = None
+        for dx, dy in candidates:
+            left = cx + dx * scale - (width if dx < 0 else 0.0)
+            bottom = cy + dy * scale - (height if dy < 0 else 0.0)
+            box = (left, bottom, left + width, bottom + height)
+            inside = (
+                box[0] >= frame[0]
+                and box[1] >= frame[1]
+                and box[2] <= frame[2]
+                and box[3] <= frame[3]
+            )
+            clash = sum(_overlap(box, other) for other in taken)
+            clash += 0.0 if inside else 1e9
+            if best is None or clash < best[0]:
+                best = (clash, dx, dy, box)
+            if clash == 0:
+                break
+        _, dx, dy, box = best
+        far = math.hypot(dx, dy) * scale > 12
+        note = axes.annotate(
+            labels[index],
+            point,
+            xytext=(dx, dy),
+            textcoords="offset points",
+            fontsize=fontsize,
+            ha="left" if dx >= 0 else "right",
+            va="bottom" if dy >= 0 else "top",
+            arrowprops=(
+                {"arrowstyle": "-", "lw": 0.5, "color": "0.6"} if far else None
+            ),
+        )
+        taken.append(box)
+        placed.append(note)
+    return placed
+
+
 def plots(results) -> list[Path]:
     """Quality vs fit time per dataset, and learning curves of the neural models."""
     import matplotlib
@@ -413,7 +488,8 @@ def plots(results) -> list[Path]:
     written = []
     for name, rows in _by_dataset(results).items():
         metric, _ = _primary(rows[0]["protocol"])
-        figure, axes = plt.subplots(figsize=(6, 4))
+        figure, axes = plt.subplots(figsize=(8, 5.5))
+        xs, ys, labels = [], [], []
         for result in rows:
             x, y = result["mean"].get("fit_s"), result["mean"].get(metric)
             if x is None or y is None:
@@ -422,18 +498,16 @@ def plots(results) -> list[Path]:
             axes.scatter(
                 x, y, marker="o" if ours else "x", color="C0" if ours else "C3"
             )
-            axes.annotate(
-                result["model"],
-                (x, y),
-                fontsize=7,
-                xytext=(3, 3),
-                textcoords="offset points",
-            )
+            xs.append(x)
+            ys.append(y)
+            labels.append(result["model"])
         axes.set_xscale("log")
+        axes.margins(x=0.15, y=0.1)  # room for the labels of the outer points
         axes.set_xlabel("fit time (s, log scale)")
         axes.set_ylabel(metric)
         axes.set_title(f"{name}: {metric} vs fit time (o ours, x peers)")
         figure.tight_layout()
+        place_labels(axes, xs, ys, labels)
         path = PLOTS / f"{name}_quality_vs_time.png"
         figure.savefig(path, dpi=110)
         plt.close(figure)
@@ -463,8 +537,48 @@ def plots(results) -> list[Path]:
     return written
 
 
+def shown(results, config=None) -> list[dict]:
+    """One result per (dataset, model): the current setting, one machine.
+
+    A result measured at a setting the configuration no longer gives (an
+    older entry, or an older choice of a selection script) is superseded
+    once the current setting has a result; until then it stays. Of several
+    machines' results, the one from the machine that measured most of the
+    dataset is kept, so that a table's times come from one machine where
+    they can.
+    """
+    config = config or suite.load_config()
+    groups = defaultdict(list)
+    for result in results:
+        groups[result["dataset"], result["model"]].append(result)
+    machines = defaultdict(lambda: defaultdict(int))
+    for result in results:
+        machines[result["dataset"]][result["machine_key"]] += 1
+    kept = []
+    for (dataset_name, model_name), group in groups.items():
+        current = [r for r in group if _current(r, dataset_name, model_name, config)]
+        group = current or group
+        counts = machines[dataset_name]
+        kept.append(max(group, key=lambda r: counts[r["machine_key"]]))
+    return kept
+
+
+def _current(result, dataset_name, model_name, config) -> bool:
+    dataset = config["datasets"].get(dataset_name)
+    model = config["models"].get(model_name)
+    if dataset is None or model is None:
+        return False
+    try:
+        model = suite.resolve_model(model, dataset_name, dataset)
+    except FileNotFoundError:
+        return False
+    return suite.config_hash(dataset, model) == suite.config_hash(
+        result["dataset_config"], result["model_config"]
+    )
+
+
 def main():
-    results = suite.load_results()
+    results = shown(suite.load_results())
     skips = suite.load_skips()
     if results:
         plots(results)

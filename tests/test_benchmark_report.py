@@ -1,0 +1,69 @@
+"""The results page shows each model once, at its current setting, legibly."""
+
+import itertools
+
+import pytest
+
+report = pytest.importorskip("benchmarks.report")
+suite = pytest.importorskip("benchmarks.suite")
+
+DATASET = {"source": "synthetic", "protocol": "ranking"}
+
+
+def _result(model, params, machine, ndcg):
+    return {
+        "dataset": "tiny",
+        "model": model,
+        "dataset_config": DATASET,
+        "model_config": {"library": "sk_recsys", "estimator": model, "params": params},
+        "machine_key": machine,
+        "mean": {"ndcg@10": ndcg},
+    }
+
+
+def test_a_superseded_setting_and_a_second_machine_are_not_shown_twice():
+    config = {
+        "datasets": {"tiny": DATASET},
+        "models": {
+            "ease": {"library": "sk_recsys", "estimator": "ease", "params": {"l2": 10}},
+            "pop": {"library": "sk_recsys", "estimator": "pop", "params": {}},
+        },
+    }
+    results = [
+        _result("ease", {"l2": 500}, "a", 0.30),  # an older setting
+        _result("ease", {"l2": 10}, "b", 0.31),  # the configured one
+        _result("pop", {}, "a", 0.10),
+        _result("pop", {}, "b", 0.11),
+        _result("gone", {}, "b", 0.2),  # no longer configured: kept until replaced
+    ]
+    shown = {(r["model"], r["machine_key"]) for r in report.shown(results, config)}
+    # Machine b measured most of the dataset, so its pop row is the one kept.
+    assert shown == {("ease", "b"), ("pop", "b"), ("gone", "b")}
+
+
+def test_labels_of_crowded_points_do_not_overlap():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5.5))
+    # Twelve models in a tight cluster, as the neural models of ua sit.
+    xs = [10 + 0.3 * i for i in range(12)]
+    ys = [0.30 + 0.0005 * (i % 3) for i in range(12)]
+    axes.scatter(xs, ys)
+    axes.set_xscale("log")
+    axes.set_xlim(0.01, 1000)
+    axes.set_ylim(0.1, 0.35)
+    figure.tight_layout()
+    notes = report.place_labels(axes, xs, ys, [f"model-{i}" for i in range(12)])
+    from matplotlib.text import Text
+
+    renderer = figure.canvas.get_renderer()
+    boxes = []
+    for note in notes:  # the text's own box (an annotation's covers its line)
+        note.update_positions(renderer)
+        boxes.append(Text.get_window_extent(note, renderer).extents)
+    assert len(boxes) == 12
+    for a, b in itertools.combinations(boxes, 2):
+        assert report._overlap(a, b) == 0
+    plt.close(figure)
