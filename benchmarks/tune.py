@@ -212,7 +212,6 @@ def reused_choice(source_name, source, model_name, model, n_trials, n_seeds) -> 
         if state.get("complete"):
             return {
                 "params": state["chosen"]["params"],
-                "valid": state["chosen"]["valid"],
                 "from": source_name,
                 "result": path.name,
             }
@@ -417,7 +416,8 @@ def tune_pair(
         print(f"    {model_name} reuses the setting chosen on {reused['from']}")
         state["selection"]["reused_from"] = reused["result"]
         state["budget"] = 0
-        chosen = {"params": reused["params"], "value": reused["valid"]}
+        # No validation value of its own: this dataset was never searched.
+        chosen = {"params": reused["params"], "value": None}
     else:
         start = time.perf_counter()
         valid = suite.validation_fold(folds[0])

@@ -244,6 +244,7 @@ tuned_on = "tiny"
         assert state["trials"] == [] and state["complete"]
         assert state["chosen"]["params"] == small[state["model"]]["chosen"]["params"]
         assert state["selection"]["reused_from"].startswith(state["model"] + "__")
+        assert state["chosen"]["valid"] is None  # never validated on this set
     # Nothing of the bigger set is fitted on a validation split: one test fit.
     bigger = [fit for fit in fits if fit[1] == "holdout" and fit[0] == "ease"]
     assert len(bigger) == 2  # tiny's refit, bigger's refit
