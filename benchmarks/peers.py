@@ -367,10 +367,8 @@ class SkRecsys(_Adapter):
         """
         model = self.model_
         users, items = np.asarray(users), np.asarray(items)
-        user_at = {u: i for i, u in enumerate(np.asarray(model.user_ids_).tolist())}
-        item_at = {v: i for i, v in enumerate(np.asarray(model.item_ids_).tolist())}
-        u = np.array([user_at.get(x, -1) for x in users.tolist()], dtype=np.int64)
-        i = np.array([item_at.get(x, -1) for x in items.tolist()], dtype=np.int64)
+        u = pd.Index(model.user_ids_).get_indexer(users)  # -1: not fitted
+        i = pd.Index(model.item_ids_).get_indexer(items)
         known = (u >= 0) & (i >= 0)
         out = np.full(len(users), float(model.global_bias_))
         out[u >= 0] += model.user_bias_[u[u >= 0]]

@@ -549,32 +549,34 @@ def shown(results, config=None) -> list[dict]:
     """
     config = config or suite.load_config()
     groups = defaultdict(list)
-    for result in results:
-        groups[result["dataset"], result["model"]].append(result)
     machines = defaultdict(lambda: defaultdict(int))
     for result in results:
+        groups[result["dataset"], result["model"]].append(result)
         machines[result["dataset"]][result["machine_key"]] += 1
     kept = []
     for (dataset_name, model_name), group in groups.items():
-        current = [r for r in group if _current(r, dataset_name, model_name, config)]
-        group = current or group
+        key = _current_hash(dataset_name, model_name, config)
+        current = [
+            r
+            for r in group
+            if suite.config_hash(r["dataset_config"], r["model_config"]) == key
+        ]
         counts = machines[dataset_name]
-        kept.append(max(group, key=lambda r: counts[r["machine_key"]]))
+        kept.append(max(current or group, key=lambda r: counts[r["machine_key"]]))
     return kept
 
 
-def _current(result, dataset_name, model_name, config) -> bool:
+def _current_hash(dataset_name, model_name, config) -> str | None:
+    """The configuration hash the pair's result has today, if it can run."""
     dataset = config["datasets"].get(dataset_name)
     model = config["models"].get(model_name)
     if dataset is None or model is None:
-        return False
+        return None
     try:
         model = suite.resolve_model(model, dataset_name, dataset)
     except FileNotFoundError:
-        return False
-    return suite.config_hash(dataset, model) == suite.config_hash(
-        result["dataset_config"], result["model_config"]
-    )
+        return None
+    return suite.config_hash(dataset, model)
 
 
 def main():

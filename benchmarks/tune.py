@@ -210,11 +210,7 @@ def reused_choice(source_name, source, model_name, model, n_trials, n_seeds) -> 
     for path in paths:
         state = json.loads(path.read_text())
         if state.get("complete"):
-            return {
-                "params": state["chosen"]["params"],
-                "from": source_name,
-                "result": path.name,
-            }
+            return {"params": state["chosen"]["params"], "result": path.name}
     raise FileNotFoundError(
         f"{model_name} is not tuned on {source_name}, whose setting this dataset "
         f"reuses: run python -m benchmarks tune --datasets {source_name} "
@@ -413,7 +409,7 @@ def tune_pair(
         print(f"  {dataset_name:<16} {model_name:<20} tuning")
     state["commit"] = _common.git_commit()
     if reused is not None:
-        print(f"    {model_name} reuses the setting chosen on {reused['from']}")
+        print(f"    {model_name} reuses the setting chosen on {dataset['tuned_on']}")
         state["selection"]["reused_from"] = reused["result"]
         state["budget"] = 0
         # No validation value of its own: this dataset was never searched.
@@ -475,8 +471,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         if "space" not in model:
             continue
         space = check_space(dict(model["space"]), model_name)
-        reuses = "tuned_on" in config["datasets"][dataset_name]
-        trials = 0 if reuses else trial_budget(space, n_trials)
+        trials = 0 if _reuses(config, dataset_name) else trial_budget(space, n_trials)
         seeds = n_seeds if model.get("stochastic", True) else 1
         cost = stored.get((dataset_name, model_name))
         estimate = None if cost is None else cost * (trials + seeds)
@@ -511,6 +506,11 @@ def _source(config, dataset):
     return config["datasets"].get(dataset.get("tuned_on"))
 
 
+def _reuses(config, dataset_name) -> bool:
+    """Whether a dataset reuses another's settings (``tuned_on``)."""
+    return "tuned_on" in config["datasets"][dataset_name]
+
+
 def run(
     config_path=suite.CONFIG,
     *,
@@ -543,7 +543,7 @@ def run(
             continue
         pairs.append((dataset_name, model_name))
     # A dataset that reuses another's settings comes after that one is tuned.
-    pairs.sort(key=lambda pair: "tuned_on" in config["datasets"][pair[0]])
+    pairs.sort(key=lambda pair: _reuses(config, pair[0]))
     failures = (RuntimeError, FileNotFoundError, ValueError)
     states = []
     if jobs > 1:
@@ -552,8 +552,8 @@ def run(
 
         context = multiprocessing.get_context("spawn")
         phases = [
-            [p for p in pairs if "tuned_on" not in config["datasets"][p[0]]],
-            [p for p in pairs if "tuned_on" in config["datasets"][p[0]]],
+            [pair for pair in pairs if not _reuses(config, pair[0])],
+            [pair for pair in pairs if _reuses(config, pair[0])],
         ]
         with ProcessPoolExecutor(jobs, mp_context=context) as pool:
             for phase in phases:
