@@ -72,3 +72,11 @@ def test_gpu_fit_unpickles_and_scores_like_cpu(split):
     np.testing.assert_allclose(
         restored.predict(X_test), model.predict(X_test), rtol=1e-5
     )
+
+
+def test_ratings_far_outside_the_priors_scale_get_a_clear_error():
+    # Found by the fuzz test: ratings in the hundreds of millions make the
+    # Wishart draws singular; the user is told to rescale, not shown LAPACK.
+    X = np.array([[3, 5], [3, 6]])
+    with pytest.raises(ValueError, match="rescale y"):
+        BayesianMF(random_state=0).fit(X, np.array([0.0, 569628992.0]))

@@ -174,7 +174,16 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
                 u, i, r = users, items, values
             mean = r.mean() if values is None else float(self.global_mean_)
             residual = r - mean
-            sampler.sweep(u, i, residual, alpha)
+            try:
+                sampler.sweep(u, i, residual, alpha)
+            except (np.linalg.LinAlgError, torch.linalg.LinAlgError) as error:
+                low, high = float(r.min()), float(r.max())
+                raise ValueError(
+                    f"BayesianMF's Gibbs sampler broke down (a singular precision "
+                    f"matrix) on ratings from {low:g} to {high:g}; its priors "
+                    "assume ratings of order 1, so rescale y (divide it by its "
+                    "spread) before fitting."
+                ) from error
             if self.alpha == "auto":
                 alpha = sampler.noise_precision(u, i, residual)
             if sweep >= self.burn_in:
