@@ -238,3 +238,26 @@ def test_sparse_ranking_breaks_ties_by_the_lower_column():
     matrix = sp.csr_matrix(np.array([[0, 2, 0, 2, 2, 0, 1] + [0] * 93], np.float32))
     kept = top_k_rows(lambda rows: matrix[rows], 1, 100, 2)
     assert kept.indices.tolist() == [1, 3]
+
+
+@pytest.mark.parametrize("model", ["ItemKNN", "RP3Beta", "UserKNN"])
+def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
+    # The co-occurrence product is a scipy sparse product on a long, sparse
+    # catalog and torch's sparse-by-dense product on a dense one; which one
+    # runs must not change the fitted weights.
+    import sk_recsys.models as models
+    from sk_recsys.models import knn
+
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 60, 900), rng.integers(0, 80, 900)])
+    fitted = []
+    for cost in (0, 10**9):  # always sparse, always dense
+        monkeypatch.setattr(knn, "_SPARSE_OP_COST", cost)
+        fitted.append(getattr(models, model)(n_neighbors=10).fit(X))
+    sparse, dense = (getattr(m, "coef_", None) for m in fitted)
+    if sparse is None:
+        sparse, dense = (m.similarity_ for m in fitted)
+    assert sparse.nnz > 0
+    assert abs(sparse - dense).max() < 1e-6
+    # same neighbours: the weights differ by float rounding only
+    assert ((sparse != 0) != (dense != 0)).nnz == 0

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..base import RecommenderMixin
 from ._item_item import ItemItemMixin
-from .knn import top_k_rows
+from .knn import product_blocks, top_k_rows
 
 __all__ = ["RP3Beta", "item_transitions"]
 
@@ -168,14 +168,10 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
         penalty = np.zeros_like(popularity)
         seen = popularity > 0
         penalty[seen] = popularity[seen] ** -self.beta
-        user_item = sp.csr_matrix(user_item @ sp.diags(penalty), dtype=np.float32)
-        item_user = item_user.astype(np.float32)
-
-        def block(rows):
-            return item_user[rows] @ user_item
+        user_item = user_item @ sp.diags(penalty)
 
         weights = top_k_rows(
-            block,
+            product_blocks(item_user, user_item),
             self.n_items_,
             self.n_items_,
             self.n_neighbors,
