@@ -229,6 +229,35 @@ def _finite(value) -> bool:
     return value is not None and np.isfinite(value)
 
 
+def _replay(study, spaces, done: dict) -> None:
+    """Tell ``study`` a stored trial the way the interrupted search met it.
+
+    The seeded sampler asks again, so its random state moves on as it did
+    (adding the stored trial without asking made a resumed search repeat
+    its first settings); it asks the stored setting back, and that trial
+    gets the stored value. Should it ask anything else (another Optuna),
+    the asked trial is dropped as failed and the stored one added.
+    """
+    import optuna
+
+    states = optuna.trial.TrialState
+    finished = _finite(done["value"])
+    state = states.COMPLETE if finished else states.FAIL
+    trial = study.ask(spaces)
+    if trial.params == done["params"]:
+        study.tell(trial, done["value"] if finished else None, state=state)
+        return
+    study.tell(trial, state=states.FAIL)
+    study.add_trial(
+        optuna.trial.create_trial(
+            params=done["params"],
+            distributions=spaces,
+            value=done["value"] if finished else None,
+            state=state,
+        )
+    )
+
+
 def search(model, model_name, valid, protocol, space, n_trials, state, path):
     """Run the trials still missing from ``state``; write after each one."""
     metric, direction = objective(protocol)
@@ -241,19 +270,7 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
         study = optuna.create_study(direction=direction, sampler=sampler)
         spaces = distributions(space)
         for done in state["trials"]:
-            finished = _finite(done["value"])
-            study.add_trial(
-                optuna.trial.create_trial(
-                    params=done["params"],
-                    distributions=spaces,
-                    value=done["value"] if finished else None,
-                    state=(
-                        optuna.trial.TrialState.COMPLETE
-                        if finished
-                        else optuna.trial.TrialState.FAIL
-                    ),
-                )
-            )
+            _replay(study, spaces, done)
     while len(state["trials"]) < budget:
         number = len(state["trials"])
         if study is not None:

@@ -126,6 +126,7 @@ def test_an_interrupted_run_resumes_and_a_finished_one_is_skipped(harness):
     (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
     # Interrupted after two trials: the stored file has no test yet.
     stored = json.loads(path.read_text())
+    uninterrupted = [trial["params"] for trial in stored["trials"]]
     first_two = stored["trials"][:2]
     stored["trials"] = first_two
     del stored["complete"]
@@ -133,7 +134,10 @@ def test_an_interrupted_run_resumes_and_a_finished_one_is_skipped(harness):
     fits.clear()
     (resumed,) = tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
     assert resumed["trials"][:2] == first_two
-    assert len(resumed["trials"]) == 4
+    # the resumed search asks what the uninterrupted one asked, never a
+    # setting it already measured again
+    assert [trial["params"] for trial in resumed["trials"]] == uninterrupted
+    assert len({json.dumps(params) for params in uninterrupted}) == 4
     assert [fit[1] for fit in fits] == ["holdout-validation"] * 2 + ["holdout"]
     fits.clear()
     tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
