@@ -74,9 +74,21 @@ def test_gpu_fit_unpickles_and_scores_like_cpu(split):
     )
 
 
-def test_ratings_far_outside_the_priors_scale_get_a_clear_error():
-    # Found by the fuzz test: ratings in the hundreds of millions make the
-    # Wishart draws singular; the user is told to rescale, not shown LAPACK.
-    X = np.array([[3, 5], [3, 6]])
-    with pytest.raises(ValueError, match="rescale y"):
-        BayesianMF(random_state=0).fit(X, np.array([0.0, 569628992.0]))
+def test_ratings_of_any_scale_fit_alike():
+    # The sampler works in units of the ratings' spread: ratings times c
+    # predict times c (c a power of two, so that the standardised ratings
+    # are the same bits and the chain the same draws). Ratings in the
+    # hundreds of millions (found by the fuzz test) made its Wishart draws
+    # singular before.
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.integers(0, 30, 400), rng.integers(0, 20, 400)])
+    y = rng.integers(1, 6, 400).astype(float)
+    c = 2.0**27
+    small = BayesianMF(**QUICK, random_state=0).fit(X, y)
+    large = BayesianMF(**QUICK, random_state=0).fit(X, y * c)
+    np.testing.assert_allclose(large.predict(X), small.predict(X) * c, rtol=1e-5)
+    assert large.alpha_ == pytest.approx(small.alpha_ / c**2, rel=1e-6)
+    two = BayesianMF(random_state=0).fit(
+        np.array([[3, 5], [3, 6]]), np.array([0.0, 569628992.0])
+    )
+    assert np.isfinite(two.predict(np.array([[3, 5], [3, 6]]))).all()

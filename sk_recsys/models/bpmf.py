@@ -38,6 +38,10 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     is still one matrix product: ``mean_s <p_u^s, q_i^s>`` equals the dot
     product of the concatenated, ``1/sqrt(n_samples)``-scaled sample vectors.
 
+    The sampler runs on the ratings' residuals in units of their standard
+    deviation, where its priors are calibrated, and scales back: ratings of
+    any scale fit alike (ratings times ``c`` predict times ``c``).
+
     With implicit feedback (``y=None``), each sweep pairs the observed
     interactions (value 1) with as many uniformly drawn (user, item) pairs
     (value 0), redrawn every sweep; on sparse data almost all of them are
@@ -53,8 +57,9 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     burn_in : int, default=50
         Sweeps discarded before the first kept sample.
     alpha : float or "auto", default="auto"
-        Precision of the rating noise; ``"auto"`` samples it too, under a
-        Gamma(1, 1) prior.
+        Precision of the rating noise, in the units of ``y``; ``"auto"``
+        samples it too, under a Gamma(1, 1) prior on the precision of the
+        ratings in units of their standard deviation.
     beta0 : float, default=2.0
         Strength of the hyperprior on the factor means.
     random_state : int, RandomState instance or None, default=None
@@ -66,9 +71,11 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     ----------
     user_factors_, item_factors_ : ndarray of shape (n_users_ or n_items_, k)
         The kept samples side by side (``k = n_factors * n_samples``), each
-        scaled by ``1/sqrt(n_samples)``.
+        scaled by ``sqrt(std(y) / n_samples)`` (``std(y)`` is 1 for
+        implicit feedback).
     alpha_ : float
-        The noise precision (the mean of its samples when ``alpha="auto"``).
+        The noise precision in the units of ``y`` (the mean of its samples
+        when ``alpha="auto"``).
     users_, items_, n_users_, n_items_, interactions_
         See :class:`sk_recsys.base.RecommenderMixin`.
 
@@ -165,7 +172,16 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
         users = torch.as_tensor(data.users, device=device).long()
         items = torch.as_tensor(data.items, device=device).long()
         values = None if data.y is None else torch.as_tensor(data.y, device=device)
-        alpha = 2.0 if self.alpha == "auto" else float(self.alpha)
+        # The sampler works on ratings in units of their spread, where its
+        # priors (W0 = I, the Gamma(1, 1) noise prior) are calibrated, so
+        # ratings of any scale fit alike: ratings times c give predictions
+        # times c (ratings in the hundreds of millions made its Wishart
+        # draws singular).
+        spread = 1.0 if values is None else float(values.double().std(correction=0))
+        if not np.isfinite(spread) or spread == 0.0:
+            spread = 1.0
+        # the noise precision in units of the spread (2: the first sweep's)
+        alpha = 2.0 if self.alpha == "auto" else float(self.alpha) * spread**2
         kept_users, kept_items, alphas = [], [], []
         for sweep in range(self.burn_in + self.n_samples):
             if values is None:
@@ -173,29 +189,20 @@ class BayesianMF(FactorScoringMixin, RecommenderMixin, BaseEstimator):
             else:
                 u, i, r = users, items, values
             mean = r.mean() if values is None else float(self.global_mean_)
-            residual = r - mean
-            try:
-                sampler.sweep(u, i, residual, alpha)
-            except (np.linalg.LinAlgError, torch.linalg.LinAlgError) as error:
-                low, high = float(r.min()), float(r.max())
-                raise ValueError(
-                    f"BayesianMF's Gibbs sampler broke down (a singular precision "
-                    f"matrix) on ratings from {low:g} to {high:g}; its priors "
-                    "assume ratings of order 1, so rescale y (divide it by its "
-                    "spread) before fitting."
-                ) from error
+            residual = (r - mean) / spread
+            sampler.sweep(u, i, residual, alpha)
             if self.alpha == "auto":
                 alpha = sampler.noise_precision(u, i, residual)
             if sweep >= self.burn_in:
                 kept_users.append(sampler.user_factors)
                 kept_items.append(sampler.item_factors)
                 alphas.append(alpha)
-        scale = 1.0 / np.sqrt(self.n_samples)
+        scale = np.sqrt(spread / self.n_samples)
         self._set_factors(
             torch.cat(kept_users, 1) * scale, torch.cat(kept_items, 1) * scale
         )
         self.offset_ = self.global_mean_ if self.explicit_ else 0.0
-        self.alpha_ = float(np.mean(alphas))
+        self.alpha_ = float(np.mean(alphas)) / spread**2
         return self
 
     def _predicts_ratings(self):
