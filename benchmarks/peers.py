@@ -410,22 +410,26 @@ class Cornac(_Adapter):
         self.model_ = getattr(cornac.models, self.estimator)(**params)
         self.model_.fit(train_set)
         # cornac indexes users and items in order of appearance: map back.
+        # A validation fold's catalog keeps items with no rows left in its
+        # training part: cornac has no index for them (-1), and they score
+        # -inf (the map was np.empty there, so a trial read garbage indices).
         self.user_index_ = np.array(
-            [train_set.uid_map[str(u)] for u in range(fold.n_users)]
+            [train_set.uid_map.get(str(u), -1) for u in range(fold.n_users)]
         )
-        order = np.empty(fold.n_items, dtype=np.int64)
+        order = np.full(fold.n_items, -1, dtype=np.int64)
         for raw, index in train_set.iid_map.items():
             order[int(raw)] = index
         self.item_order_ = order
         return None
 
     def score_users(self, users):
-        return np.stack(
-            [
-                self.model_.score(int(self.user_index_[u]))[self.item_order_]
-                for u in users
-            ]
-        )
+        known = self.item_order_ >= 0
+        scores = np.full((len(users), len(known)), -np.inf)
+        for row, user in enumerate(users):
+            if self.user_index_[user] >= 0:
+                values = self.model_.score(int(self.user_index_[user]))
+                scores[row, known] = values[self.item_order_[known]]
+        return scores
 
 
 # ---------------------------------------------------------------- lightfm
@@ -565,13 +569,16 @@ class _SideEnvironment(_Adapter):
 
 
 class RecBole(_SideEnvironment):
-    """RecBole's sequential models (``benchmarks/recbole_side.py``).
+    """RecBole's models (``benchmarks/recbole_side.py``).
 
-    At RecBole's defaults except the entry's parameters: its own split holds
-    out each user's latest training row for early stopping (10 epochs
-    without a better validation MRR@10), every prefix of the rest is a
-    training sample, the best epoch's weights are kept; every user is then
-    scored after the whole training sequence. The fit time is
+    At RecBole's defaults except the entry's parameters. A sequential model
+    (SASRec, GRU4Rec): its own split holds out each user's latest training
+    row for early stopping (10 epochs without a better validation MRR@10),
+    every prefix of the rest is a training sample, the best epoch's weights
+    are kept; every user is then scored after the whole training sequence.
+    A general one (LightGCN, MultiVAE): a random 10% of each user's
+    training rows is its early-stopping split, the best epoch is kept and
+    every user is scored from the other 90%. The fit time is
     ``trainer.fit`` (its per-epoch validation included, since its early
     stopping needs it). The curve holds each epoch's training loss,
     validation MRR@10 and mean epoch time.
@@ -581,7 +588,10 @@ class RecBole(_SideEnvironment):
     variable = "SK_RECSYS_RECBOLE_PYTHON"
     script = "recbole_side.py"
     guide = "benchmarks/RECBOLE.md"
-    sequential = True
+
+    @property
+    def sequential(self) -> bool:
+        return self.estimator in ("SASRec", "GRU4Rec", "BERT4Rec")
 
 
 class LensKit(_SideEnvironment):

@@ -274,3 +274,37 @@ def test_lenskit_scores_every_item_in_our_order(estimator, params):
     # The own group's 4 unseen items come first; a random order finds
     # about 10 of the 36 unseen items.
     assert values["recall@10"] > 0.9
+
+
+def test_cornac_scores_items_in_our_order_and_untrained_items_last():
+    # A validation fold keeps the whole catalog while its training part may
+    # have lost an item's every row: cornac cannot score that item (-inf),
+    # and every other item's score is cornac's own for that item.
+    pytest.importorskip("cornac")
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(80):
+        group = user % 4
+        items = rng.choice(np.arange(group * 10, group * 10 + 10), 6, replace=False)
+        rows += [(user, item) for item in items]
+    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(value=1.0)
+    train, test = suite._user_split(frame, 0.3, 0)
+    fold = suite._encode(train, test, "holdout")
+    dropped = int(fold.train["item"].iloc[0])
+    fold.train = fold.train[fold.train["item"] != dropped]
+    adapter = peers.make(
+        {"library": "cornac", "estimator": "BPR", "params": {"k": 8, "max_iter": 5}},
+        "ranking",
+    )
+    adapter.fit(fold)
+    scores = adapter.score_users(np.arange(fold.n_users))
+    assert scores.shape == (fold.n_users, fold.n_items)
+    assert np.isneginf(scores[:, dropped]).all()
+    kept = np.delete(np.arange(fold.n_items), dropped)
+    assert np.isfinite(scores[:, kept]).all()
+    model, user = adapter.model_, int(fold.train["user"].iloc[0])
+    item = int(kept[-1])
+    expected = model.score(
+        model.train_set.uid_map[str(user)], model.train_set.iid_map[str(item)]
+    )
+    assert scores[user, item] == pytest.approx(float(expected))
