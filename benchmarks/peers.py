@@ -407,6 +407,12 @@ class Cornac(_Adapter):
         train_set = cornac.data.Dataset.from_uir(triples, seed=self.seed)
         params = dict(self.params)
         params["seed"] = self.seed
+        if self.estimator == "NeuMF" and "layers" not in params:
+            # cornac's NeuMF needs its MLP tower to end at num_factors; the
+            # NCF paper's tower halves down to it, which at cornac's default
+            # of 8 factors is cornac's default tower (64, 32, 16, 8).
+            f = int(params.get("num_factors", 8))
+            params["layers"] = [8 * f, 4 * f, 2 * f, f]
         self.model_ = getattr(cornac.models, self.estimator)(**params)
         self.model_.fit(train_set)
         # cornac indexes users and items in order of appearance: map back.
