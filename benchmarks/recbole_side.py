@@ -1,4 +1,4 @@
-"""Fit one RecBole sequential model on a suite fold; runs in RecBole's own venv.
+"""Fit one RecBole model on a suite fold; runs in RecBole's own venv.
 
 RecBole 1.2.1 pins ``ray<=2.6.3``, which needs numpy 1.x, so it cannot
 share our environment (see ``RECBOLE.md``). The suite's ``recbole``
@@ -24,6 +24,14 @@ the best epoch's weights. Then every user is scored after the *whole*
 training sequence (the validation item included, the last
 ``MAX_ITEM_LIST_LENGTH`` items), over every item, in the fold's item order.
 
+A general (non-sequential) model, LightGCN or MultiVAE, is fitted the way
+RecBole's own quick start does: its split ``RS: [0.9, 0.1, 0.0]`` grouped
+by user holds out a random 10% of each user's training rows for early
+stopping (the suite's own validation split is a seeded 10% of each user's
+rows too), it trains on the other 90% with its default negative sampling,
+keeps the best epoch, and every user is scored by ``full_sort_predict``
+from that 90%.
+
 Output: ``scores.npy`` (float32, ``n_users x n_items``) and ``result.json``
 (fit seconds of ``trainer.fit`` alone, and a curve: per epoch the training
 loss, validation MRR@10 and seconds, the epochs run, the best one, the mean
@@ -43,7 +51,7 @@ import torch
 from recbole.config import Config
 from recbole.data import create_dataset, data_preparation
 from recbole.data.interaction import Interaction
-from recbole.utils import get_model, get_trainer, init_seed
+from recbole.utils import ModelType, get_model, get_trainer, init_seed
 
 
 def main(directory: str) -> None:
@@ -59,12 +67,19 @@ def main(directory: str) -> None:
             "timestamp:float": rows["position"],
         }
     ).to_csv(work / "fold" / "fold.inter", sep="\t", index=False)
-    config = Config(
-        model=job["estimator"],
-        dataset="fold",
-        config_dict={
-            "data_path": str(work),
-            "checkpoint_dir": str(work / "saved"),
+    general = get_model(job["estimator"]).type == ModelType.GENERAL
+    if general:
+        split = {
+            "load_col": {"inter": ["user_id", "item_id"]},
+            "eval_args": {
+                "split": {"RS": [0.9, 0.1, 0.0]},
+                "order": "RO",
+                "mode": "full",
+                "group_by": "user",
+            },
+        }
+    else:
+        split = {
             "load_col": {"inter": ["user_id", "item_id", "timestamp"]},
             "eval_args": {
                 "split": {"LS": "valid_only"},
@@ -73,6 +88,14 @@ def main(directory: str) -> None:
                 "group_by": "user",
             },
             "train_neg_sample_args": None,
+        }
+    config = Config(
+        model=job["estimator"],
+        dataset="fold",
+        config_dict={
+            "data_path": str(work),
+            "checkpoint_dir": str(work / "saved"),
+            **split,
             "use_gpu": False,
             "show_progress": False,
             "reproducibility": True,
@@ -112,7 +135,10 @@ def main(directory: str) -> None:
     model.load_state_dict(state["state_dict"])
     model.eval()
 
-    scores = score_all(model, dataset, rows, job, config)
+    if general:
+        scores = score_users(model, dataset, job)
+    else:
+        scores = score_all(model, dataset, rows, job, config)
     np.save(work / "scores.npy", scores)
     best = max(epochs, key=lambda row: row["valid_mrr@10"]) if epochs else None
     settings = (
@@ -137,6 +163,30 @@ def main(directory: str) -> None:
     (work / "result.json").write_text(json.dumps(result, indent=1))
 
 
+def _internal(dataset, field: str, n: int) -> np.ndarray:
+    """Our index -> RecBole's internal id (0, its padding, where it has none)."""
+    tokens = dataset.field2token_id[field]
+    return np.array([tokens.get(str(i), 0) for i in range(n)])
+
+
+def score_users(model, dataset, job) -> np.ndarray:
+    """A general model's scores of every item for every user it knows."""
+    n_users, n_items = job["n_users"], job["n_items"]
+    users = _internal(dataset, "user_id", n_users)
+    items = _internal(dataset, "item_id", n_items)
+    known = items > 0
+    scores = np.full((n_users, n_items), -np.inf, dtype=np.float32)
+    owners = np.flatnonzero(users > 0)
+    block = 512
+    with torch.no_grad():
+        for start in range(0, len(owners), block):
+            rows = owners[start : start + block]
+            interaction = Interaction({model.USER_ID: torch.from_numpy(users[rows])})
+            full = model.full_sort_predict(interaction).reshape(len(rows), -1)
+            scores[rows[:, None], np.flatnonzero(known)] = full[:, items[known]].numpy()
+    return scores
+
+
 def score_all(model, dataset, frame, job, config) -> np.ndarray:
     """Every user's scores over every item, after the whole training sequence."""
     rows = frame[["user", "item", "position"]].to_numpy(np.int64)
@@ -145,8 +195,7 @@ def score_all(model, dataset, frame, job, config) -> np.ndarray:
     max_len = config["MAX_ITEM_LIST_LENGTH"]
     # Our item index -> RecBole's internal id (0 is its padding, which an
     # item without training rows maps to: RecBole cannot score it).
-    tokens = dataset.field2token_id["item_id"]
-    internal = np.array([tokens.get(str(i), 0) for i in range(n_items)])
+    internal = _internal(dataset, "item_id", n_items)
     known = internal > 0
     sequences = np.split(rows[:, 1], np.flatnonzero(np.diff(rows[:, 0])) + 1)
     owners = rows[np.r_[0, np.flatnonzero(np.diff(rows[:, 0])) + 1], 0]
