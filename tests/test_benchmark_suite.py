@@ -243,15 +243,16 @@ def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, para
     assert (top == test["item"].to_numpy()).mean() > 0.8
 
 
-@pytest.mark.skipif(
-    not os.environ.get(peers.LensKit.variable),
-    reason="LensKit's side environment is not configured (SIDE_ENVIRONMENTS.md)",
-)
 @pytest.mark.parametrize(
-    ("estimator", "params"),
-    [("EASEScorer", {"regularization": 10.0}), ("ItemKNNScorer", {})],
+    ("library", "estimator", "params"),
+    [
+        _side("lenskit", "EASEScorer", {"regularization": 10.0}),
+        _side("lenskit", "ItemKNNScorer", {}),
+        _side("recbole", "LightGCN", {"epochs": 30, "learning_rate": 0.01}),
+        _side("recbole", "MultiVAE", {"epochs": 30, "learning_rate": 0.01}),
+    ],
 )
-def test_lenskit_scores_every_item_in_our_order(estimator, params):
+def test_a_side_peer_scores_every_item_in_our_order(library, estimator, params):
     # Four disjoint groups of users and items: a user's unseen items of its
     # own group must outrank the other groups', item by item in our order.
     rng = np.random.default_rng(0)
@@ -264,10 +265,10 @@ def test_lenskit_scores_every_item_in_our_order(estimator, params):
     train, test = suite._user_split(frame, 0.3, 0)
     fold = suite._encode(train, test, "holdout")
     adapter = peers.make(
-        {"library": "lenskit", "estimator": estimator, "params": params}, "ranking"
+        {"library": library, "estimator": estimator, "params": params}, "ranking"
     )
     adapter.fit(fold)
-    assert adapter.library.startswith("lenskit ")
+    assert adapter.library.startswith(f"{library} ")
     scores = adapter.score_users(np.arange(fold.n_users))
     assert scores.shape == (fold.n_users, fold.n_items)
     values = suite.evaluate_ranking(adapter.score_users, fold)
