@@ -188,7 +188,7 @@ def top_k_rows(
     where they are stored when under a quarter of the block's cells are
     (a co-occurrence product over a long catalog is mostly empty), and
     densified otherwise. The matrix is never held whole, only blocks of
-    about ``2**23`` cells (dense) or stored entries (sparse).
+    about ``2**23`` cells.
 
     Parameters
     ----------
@@ -207,8 +207,7 @@ def top_k_rows(
         return sp.csr_matrix((n_rows, n_cols), dtype=np.float32)
     step = max(1, _BLOCK_CELLS // n_cols)
     rows, cols, vals = [], [], []
-    start = 0
-    while start < n_rows:
+    for start in range(0, n_rows, step):
         stop = min(start + step, n_rows)
         values = block(slice(start, stop))
         own = None if exclude is None else exclude[start:stop]
@@ -219,11 +218,6 @@ def top_k_rows(
                 rows.append(kept[0] + start)
                 cols.append(kept[1])
                 vals.append(kept[2])
-                start = stop
-                # a mostly empty product holds its stored entries only: take
-                # more rows at a time while they stay under the block's size
-                if 4 * values.nnz < _BLOCK_CELLS:
-                    step *= 2
                 continue
             values = torch.from_numpy(values.toarray())
         values = values.to(torch.float32)
@@ -237,7 +231,6 @@ def top_k_rows(
         rows.append(torch.nonzero(keep)[:, 0].numpy() + start)
         cols.append(index[keep].numpy())
         vals.append(values[keep].numpy())
-        start = stop
     # every block hands its entries back in row order
     rows = np.concatenate(rows)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
