@@ -19,8 +19,19 @@ Cholesky). Datasets: the suite's ``ml100k-ua``, ``synthetic-1m`` and
 on the fold's test rows at the end (the suite's evaluation: full
 catalog, training items excluded, our metric code).
 
-Run: ``python benchmarks/peer_speed.py [--model als] [--threads 2]``
-(``pip install implicit``).
+``--model neighbours``: ``RP3Beta`` and ``SLIM`` against skrecsys's, at
+the setting ``baseline_selection.py`` chose for ours on each dataset, given
+to both: RP3Beta's ``alpha``, ``beta``, ``n_neighbors`` and row
+normalisation as they are; SLIM's ``l1``/``l2`` as skrecsys's ``alpha =
+(l1 + l2) / n_users`` and ``l1_ratio = l1 / (l1 + l2)`` (the same elastic
+net), both non-negative, 100 neighbours, 100 iterations, tol 1e-4. Fit
+time with ``--threads`` workers on both sides (skrecsys's ``n_jobs``; our
+SLIM's ``n_jobs``, torch's threads for RP3Beta), best of ``--repeats``
+(once past 30 s), and NDCG@10 on the fold's test rows. Datasets: ``ml100k-ua``,
+``ml1m-subset``, ``lastfm-2k``.
+
+Run: ``python benchmarks/peer_speed.py [--model als | neighbours]
+[--threads 2]`` (``pip install implicit skrecsys``).
 """
 
 from __future__ import annotations
@@ -202,9 +213,113 @@ def als_main(threads, datasets):
     print(f"wrote {path}")
 
 
+def _neighbour_settings(config, name, fold, model):
+    """Ours and skrecsys's parameters for the setting chosen on ``name``."""
+    from benchmarks import suite
+
+    entry = suite.resolve_model(config["models"][model], name)
+    ours = dict(entry.get("params", {}))
+    if model == "rp3beta":
+        peer = {
+            "alpha": ours["alpha"],
+            "beta": ours["beta"],
+            "n_neighbors": ours["n_neighbors"],
+            "normalize_similarity": ours.get("normalize", False),
+        }
+        return ours, "RP3Beta", peer
+    penalty = ours["l1"] + ours["l2"]
+    peer = {
+        "alpha": penalty / fold.n_users,
+        "l1_ratio": ours["l1"] / penalty,
+        "n_neighbors": ours.get("n_neighbors", 100),
+    }
+    return ours, "SLIMElasticNet", peer
+
+
+def neighbours_main(threads, datasets, repeats):
+    """RP3Beta and SLIM against skrecsys's at equal settings."""
+    import skrecsys
+    import torch
+
+    from benchmarks import suite
+    from benchmarks.peers import Ours, SkRecsys
+
+    config = suite.load_config()
+    rows = []
+    torch.set_num_threads(threads)
+    for name in datasets:
+        fold = suite.load_folds(config["datasets"][name], data_home())[0]
+        for model in ("rp3beta", "slim"):
+            ours, estimator, theirs = _neighbour_settings(config, name, fold, model)
+            if model == "slim":
+                ours = {**ours, "n_jobs": threads}
+            adapters = {
+                "sk_recsys": Ours(model, ours, "ranking"),
+                f"skrecsys {skrecsys.__version__}": SkRecsys(
+                    estimator, {**theirs, "n_jobs": threads}, "ranking"
+                ),
+            }
+            times = {}
+            for library, adapter in adapters.items():
+                best = np.inf
+                for _ in range(repeats):
+                    start = time.perf_counter()
+                    adapter.fit(fold)
+                    best = min(best, time.perf_counter() - start)
+                    if best > 30.0:  # a long fit is timed once
+                        break
+                metrics = suite.evaluate_ranking(adapter.score_users, fold)
+                times[library] = best
+                row = {
+                    "dataset": name,
+                    "model": model,
+                    "library": library,
+                    "setting": ", ".join(
+                        f"{k}={v}" if isinstance(v, bool) else f"{k}={v:g}"
+                        for k, v in theirs.items()
+                    ),
+                    "fit_s": best,
+                    "ndcg@10": metrics["ndcg@10"],
+                }
+                rows.append(row)
+                print(row, flush=True)
+            ratio = times["sk_recsys"] / times[next(iter(times.keys() - {"sk_recsys"}))]
+            for row in rows[-2:]:
+                row["ours_vs_skrecsys"] = ratio
+    path = write_result(
+        f"peer_speed_neighbours_cpu_{threads}threads",
+        {
+            "title": (
+                f"RP3Beta and SLIM fit time at equal settings, {threads} thread(s), "
+                "CPU: sk_recsys against skrecsys"
+            ),
+            "protocol": (
+                "each dataset's setting chosen for ours on its validation split "
+                "(baseline_selection.py), given to both (SLIM: skrecsys alpha = "
+                "(l1 + l2) / n_users, l1_ratio = l1 / (l1 + l2)); fit time best of "
+                f"{repeats}; NDCG@10 on the fold's test rows (full catalog, training "
+                "items excluded, the suite's evaluation)"
+            ),
+            "columns": [
+                "dataset",
+                "model",
+                "library",
+                "setting",
+                "fit_s",
+                "ours_vs_skrecsys",
+                "ndcg@10",
+            ],
+            "formats": {"fit_s": ".3f", "ours_vs_skrecsys": ".2f"},
+            "rows": rows,
+        },
+    )
+    print(f"wrote {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", choices=["bpr", "als"], default="bpr")
+    parser.add_argument("--model", choices=["bpr", "als", "neighbours"], default="bpr")
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=4096)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--threads", type=int, default=2)
@@ -214,6 +329,12 @@ def main():
     args = parser.parse_args()
     if args.model == "als":
         als_main(args.threads, args.datasets)
+        return
+    if args.model == "neighbours":
+        datasets = args.datasets
+        if datasets == parser.get_default("datasets"):
+            datasets = ["ml100k-ua", "ml1m-subset", "lastfm-2k"]
+        neighbours_main(args.threads, datasets, args.repeats)
         return
     try:
         import implicit
