@@ -243,6 +243,19 @@ def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, para
     assert (top == test["item"].to_numpy()).mean() > 0.8
 
 
+def _four_groups():
+    """80 users in four disjoint groups of 10 items, 6 items each; a 30% holdout."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(80):
+        group = user % 4
+        items = rng.choice(np.arange(group * 10, group * 10 + 10), 6, replace=False)
+        rows += [(user, item) for item in items]
+    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(value=1.0)
+    train, test = suite._user_split(frame, 0.3, 0)
+    return suite._encode(train, test, "holdout")
+
+
 @pytest.mark.parametrize(
     ("library", "estimator", "params"),
     [
@@ -255,15 +268,7 @@ def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, para
 def test_a_side_peer_scores_every_item_in_our_order(library, estimator, params):
     # Four disjoint groups of users and items: a user's unseen items of its
     # own group must outrank the other groups', item by item in our order.
-    rng = np.random.default_rng(0)
-    rows = []
-    for user in range(80):
-        group = user % 4
-        items = rng.choice(np.arange(group * 10, group * 10 + 10), 6, replace=False)
-        rows += [(user, item) for item in items]
-    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(value=1.0)
-    train, test = suite._user_split(frame, 0.3, 0)
-    fold = suite._encode(train, test, "holdout")
+    fold = _four_groups()
     adapter = peers.make(
         {"library": library, "estimator": estimator, "params": params}, "ranking"
     )
@@ -282,15 +287,7 @@ def test_cornac_scores_items_in_our_order_and_untrained_items_last():
     # have lost an item's every row: cornac cannot score that item (-inf),
     # and every other item's score is cornac's own for that item.
     pytest.importorskip("cornac")
-    rng = np.random.default_rng(0)
-    rows = []
-    for user in range(80):
-        group = user % 4
-        items = rng.choice(np.arange(group * 10, group * 10 + 10), 6, replace=False)
-        rows += [(user, item) for item in items]
-    frame = pd.DataFrame(rows, columns=["user", "item"]).assign(value=1.0)
-    train, test = suite._user_split(frame, 0.3, 0)
-    fold = suite._encode(train, test, "holdout")
+    fold = _four_groups()
     dropped = int(fold.train["item"].iloc[0])
     fold.train = fold.train[fold.train["item"] != dropped]
     adapter = peers.make(
