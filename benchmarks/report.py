@@ -566,6 +566,33 @@ def shown(results, config=None) -> list[dict]:
     return kept
 
 
+def shown_tuned(states, config=None) -> list[dict]:
+    """One tuned result per (dataset, model): the configured search, one machine.
+
+    A search run over an entry the configuration has since changed (a new
+    search space) is superseded once the current entry's search is complete;
+    of several machines', the one that tuned most of the dataset is kept.
+    """
+    config = config or suite.load_config()
+    groups = defaultdict(list)
+    machines = defaultdict(lambda: defaultdict(int))
+    for state in states:
+        groups[state["dataset"], state["model"]].append(state)
+        machines[state["dataset"]][state["machine_key"]] += 1
+    kept = []
+    for (dataset_name, model_name), group in groups.items():
+        model = config["models"].get(model_name)
+        dataset = config["datasets"].get(dataset_name)
+        current = [
+            s
+            for s in group
+            if s["model_config"] == model and s["dataset_config"] == dataset
+        ]
+        counts = machines[dataset_name]
+        kept.append(max(current or group, key=lambda s: counts[s["machine_key"]]))
+    return kept
+
+
 def _current_hash(dataset_name, model_name, config) -> str | None:
     """The configuration hash the pair's result has today, if it can run."""
     dataset = config["datasets"].get(dataset_name)
@@ -584,7 +611,7 @@ def main():
     skips = suite.load_skips()
     if results:
         plots(results)
-    tuned = load_tuned()
+    tuned = shown_tuned(load_tuned())
     _replace_between(
         HERE / "README.md",
         "<!-- tuned:start -->",

@@ -41,6 +41,28 @@ def test_a_superseded_setting_and_a_second_machine_are_not_shown_twice():
     assert shown == {("ease", "b"), ("pop", "b"), ("gone", "b")}
 
 
+def test_a_search_over_a_changed_space_is_not_shown_twice():
+    ease = {"library": "sk_recsys", "estimator": "ease", "space": {"l2": {}}}
+    wider = {**ease, "space": {"l2": {}, "n": {}}}
+    config = {"datasets": {"tiny": DATASET}, "models": {"ease": wider}}
+
+    def state(model_config, machine):
+        return {
+            "dataset": "tiny",
+            "model": "ease",
+            "dataset_config": DATASET,
+            "model_config": model_config,
+            "machine_key": machine,
+        }
+
+    older = [state(ease, "a")]
+    # until the current space's search is complete, the older one stays
+    assert report.shown_tuned(older, config) == older
+    states = [*older, state(wider, "a"), state(wider, "b"), state(ease, "b")]
+    (kept,) = report.shown_tuned(states, config)
+    assert kept["model_config"] == wider
+
+
 def test_labels_of_crowded_points_do_not_overlap():
     matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
