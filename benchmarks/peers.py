@@ -298,7 +298,7 @@ class SkRecsys(_Adapter):
     # skrecsys scores (user, item) pairs; a similarity model gathers each
     # pair's user row and item neighbours, so a block's memory grows with
     # both: 2M pairs of ItemKNN (122 neighbours) on ua peaked at 18.8 GB and
-    # was killed for memory; 250k pairs stays near 2.5 GB.
+    # was killed for memory; 250k pairs peaked at 1.5 GB.
     _BLOCK_PAIRS = 250_000
     _SEQUENTIAL = ("HSTU", "Mamba4Rec")
     _SEEDED = ("BayesianPersonalizedRanking", "AlternatingLeastSquares", *_SEQUENTIAL)
