@@ -537,6 +537,28 @@ def plots(results) -> list[Path]:
     return written
 
 
+def _one_per_pair(items, matches) -> list[dict]:
+    """One item per (dataset, model): a current one if any, from one machine.
+
+    ``matches(dataset_name, model_name)`` returns the test an item of that
+    pair passes when it is current; the others are kept only while the
+    pair has no current one. Of several machines' items, the one from the
+    machine with the most items on the dataset is kept.
+    """
+    groups = defaultdict(list)
+    machines = defaultdict(lambda: defaultdict(int))
+    for item in items:
+        groups[item["dataset"], item["model"]].append(item)
+        machines[item["dataset"]][item["machine_key"]] += 1
+    kept = []
+    for (dataset_name, model_name), group in groups.items():
+        is_current = matches(dataset_name, model_name)
+        current = [item for item in group if is_current(item)]
+        counts = machines[dataset_name]
+        kept.append(max(current or group, key=lambda i: counts[i["machine_key"]]))
+    return kept
+
+
 def shown(results, config=None) -> list[dict]:
     """One result per (dataset, model): the current setting, one machine.
 
@@ -548,22 +570,14 @@ def shown(results, config=None) -> list[dict]:
     they can.
     """
     config = config or suite.load_config()
-    groups = defaultdict(list)
-    machines = defaultdict(lambda: defaultdict(int))
-    for result in results:
-        groups[result["dataset"], result["model"]].append(result)
-        machines[result["dataset"]][result["machine_key"]] += 1
-    kept = []
-    for (dataset_name, model_name), group in groups.items():
+
+    def matches(dataset_name, model_name):
         key = _current_hash(dataset_name, model_name, config)
-        current = [
-            r
-            for r in group
-            if suite.config_hash(r["dataset_config"], r["model_config"]) == key
-        ]
-        counts = machines[dataset_name]
-        kept.append(max(current or group, key=lambda r: counts[r["machine_key"]]))
-    return kept
+        return lambda r: (
+            suite.config_hash(r["dataset_config"], r["model_config"]) == key
+        )
+
+    return _one_per_pair(results, matches)
 
 
 def shown_tuned(states, config=None) -> list[dict]:
@@ -574,23 +588,13 @@ def shown_tuned(states, config=None) -> list[dict]:
     of several machines', the one that tuned most of the dataset is kept.
     """
     config = config or suite.load_config()
-    groups = defaultdict(list)
-    machines = defaultdict(lambda: defaultdict(int))
-    for state in states:
-        groups[state["dataset"], state["model"]].append(state)
-        machines[state["dataset"]][state["machine_key"]] += 1
-    kept = []
-    for (dataset_name, model_name), group in groups.items():
+
+    def matches(dataset_name, model_name):
         model = config["models"].get(model_name)
         dataset = config["datasets"].get(dataset_name)
-        current = [
-            s
-            for s in group
-            if s["model_config"] == model and s["dataset_config"] == dataset
-        ]
-        counts = machines[dataset_name]
-        kept.append(max(current or group, key=lambda s: counts[s["machine_key"]]))
-    return kept
+        return lambda s: s["model_config"] == model and s["dataset_config"] == dataset
+
+    return _one_per_pair(states, matches)
 
 
 def _current_hash(dataset_name, model_name, config) -> str | None:
