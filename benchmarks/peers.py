@@ -551,13 +551,15 @@ class _SideEnvironment(_Adapter):
             script = Path(__file__).resolve().with_name(self.script)
             done = subprocess.run(
                 [os.environ[self.variable], str(script), directory],
-                capture_output=True,
+                # stderr streams through: a side run reports its progress
+                # (an hour-long fit is not silent); stdout is kept for errors.
+                stdout=subprocess.PIPE,
                 text=True,
                 env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
                 cwd=directory,
             )
             if done.returncode:
-                sys.stderr.write(done.stdout[-4000:] + done.stderr[-4000:])
+                sys.stderr.write(done.stdout[-4000:])
                 raise RuntimeError(
                     f"{self.library_module}'s {self.estimator} failed (exit "
                     f"{done.returncode}); its output is above."

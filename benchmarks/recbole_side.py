@@ -124,6 +124,13 @@ def main(directory: str) -> None:
             }
         )
         last[0] = now
+        print(
+            f"recbole {job['estimator']}: epoch {epoch + 1}, train loss "
+            f"{epochs[-1]['train_loss']:.4f}, valid MRR@10 {valid_score:.4f}, "
+            f"{epochs[-1]['seconds']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
         return False  # never stops the run: RecBole's own early stopping does
 
     start = time.perf_counter()
