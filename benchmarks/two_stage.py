@@ -48,14 +48,18 @@ from benchmarks import _common, suite
 
 DATASETS = ("ml100k-ua", "ml100k-ub", "ml1m-subset")
 GENERATORS = ("ease", "slim", "ials", "rp3beta")
-# (holdout_strategy, n_candidates, n_rounds): the time holdout once, to show
-# (on validation) what a holdout unlike the evaluation's costs.
+# (holdout_strategy, n_candidates, n_rounds[, holdout share]): the time
+# holdout once, to show (on validation) what a holdout unlike the
+# evaluation's costs; the last one holds out less per round, so the
+# ranker's generators see nearly what the served ones see
+# (two_stage_ablation.py).
 CONFIGS = (
     ("time", 50, 1),
     ("random", 50, 1),
     ("random", 100, 1),
     ("random", 50, 5),
     ("random", 100, 5),
+    ("random", 100, 4, 0.05),
 )
 FUSION = ("rrf", "weighted")
 PROTOCOL = (
@@ -220,11 +224,12 @@ def run(dataset: str, home, skip_peer: bool) -> dict:
         return [make_generator(name, params[name]) for name in chosen]
 
     def two_stage(config):
-        strategy, n_candidates, n_rounds = config
+        strategy, n_candidates, n_rounds, *share = config
         return CandidateRanker(
             generators(),
             n_candidates=n_candidates,
             n_rounds=n_rounds,
+            holdout=share[0] if share else 0.2,
             holdout_strategy=strategy,
             random_state=0,
         )
@@ -305,8 +310,9 @@ def run(dataset: str, home, skip_peer: bool) -> dict:
 
 
 def _shown_ranker(config) -> str:
-    strategy, n_candidates, n_rounds = config
-    return f"holdout={strategy}, n_candidates={n_candidates}, n_rounds={n_rounds}"
+    strategy, n_candidates, n_rounds, *share = config
+    shown = f"holdout={strategy}, n_candidates={n_candidates}, n_rounds={n_rounds}"
+    return shown + (f", share={share[0]}" if share else "")
 
 
 def main(argv=None):

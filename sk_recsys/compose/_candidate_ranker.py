@@ -159,7 +159,11 @@ class CandidateRanker(
         ranker's training; every user keeps at least one row for the
         generators.
     n_rounds : int, default=1
-        Holdout rounds (see above).
+        Holdout rounds (see above). A smaller ``holdout`` over more rounds
+        keeps the training stage's generators closer to the served ones
+        (fitted on every row), at one generator fit per round: on
+        MovieLens-100K ``holdout=0.05, n_rounds=4`` ranked better than
+        ``holdout=0.2`` once (``docs/compose.rst``).
     holdout_strategy : {"auto", "time", "random"}, default="auto"
         Which rows are held out (see above).
     time_column : int, str or None, default=2
