@@ -80,19 +80,19 @@ def _diagnostic_class():
     return Diagnostic
 
 
-def _ranker(monotone_columns=()):
-    from sklearn.ensemble import HistGradientBoostingClassifier
+def _monotone_ranker(columns):
+    """CandidateRanker's default ranker, monotone in ``columns`` (a higher
+    score never lowers a candidate, a worse rank never raises it)."""
+    from sk_recsys.compose import CandidateRanker
 
-    constraints = {
-        name: (1 if name.endswith("_score") else -1) for name in monotone_columns
-    }
-    return HistGradientBoostingClassifier(
-        learning_rate=0.05,
-        max_iter=300,
-        max_leaf_nodes=15,
-        min_samples_leaf=100,
-        random_state=0,
-        monotonic_cst=constraints or None,
+    return (
+        CandidateRanker([], random_state=0)
+        ._ranker()
+        .set_params(
+            monotonic_cst={
+                name: 1 if name.endswith("_score") else -1 for name in columns
+            }
+        )
     )
 
 
@@ -115,7 +115,7 @@ def variants(chosen: list) -> list:
         (
             "scores group only, ranks only, monotone",
             chosen,
-            {"features": ["scores"], "ranker": _ranker(ranks)},
+            {"features": ["scores"], "ranker": _monotone_ranker(ranks)},
             {"drop": ("_score",)},
         ),
         (
@@ -133,7 +133,10 @@ def variants(chosen: list) -> list:
         (
             f"{best} the only generator, scores only, monotone, ties by its score",
             [best],
-            {"features": ["scores"], "ranker": _ranker(("g0_score", "g0_rank"))},
+            {
+                "features": ["scores"],
+                "ranker": _monotone_ranker(("g0_score", "g0_rank")),
+            },
             {"tie_break": True},
         ),
     ]
