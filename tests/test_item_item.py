@@ -240,6 +240,25 @@ def test_sparse_ranking_breaks_ties_by_the_lower_column():
     assert kept.indices.tolist() == [1, 3]
 
 
+def test_sparse_top_k_matches_a_per_row_sort():
+    # Ties, zeros, negative values and rows shorter and longer than k: each
+    # row keeps its k largest positive entries, ties by the lower column.
+    from sk_recsys.models.knn import top_k_sparse_rows
+
+    rng = np.random.default_rng(1)
+    matrix = sp.random(60, 80, density=0.3, format="csr", random_state=1)
+    matrix.data = np.round(rng.normal(size=matrix.nnz) * 2).astype(np.float32)
+    for k in (1, 5, 30):
+        kept = top_k_sparse_rows(matrix, k).toarray()
+        expected = np.zeros(matrix.shape, np.float32)
+        for i in range(matrix.shape[0]):
+            row = matrix.getrow(i)
+            order = np.lexsort((row.indices, -row.data))[:k]
+            chosen = row.indices[order][row.data[order] > 0]
+            expected[i, chosen] = matrix[i, chosen].toarray()
+        np.testing.assert_array_equal(kept, expected)
+
+
 @pytest.mark.parametrize("model", ["ItemKNN", "RP3Beta", "UserKNN"])
 def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
     # The co-occurrence product is a scipy sparse product on a long, sparse

@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval
 
 from ..base import RecommenderMixin
 from ._item_item import ItemItemMixin
-from .knn import product_blocks, top_k_rows
+from .knn import product_blocks, top_k_rows, top_k_sparse_rows
 
 __all__ = ["RP3Beta", "item_transitions"]
 
@@ -181,12 +181,6 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
             weights = normalize(weights, norm="l1", axis=1)
         # The reference code's second pass: each item also keeps only its
         # n_neighbors strongest incoming weights (top-k per column).
-        incoming = sp.csr_matrix(weights.T)
-        weights = top_k_rows(
-            lambda rows: incoming[rows],
-            self.n_items_,
-            self.n_items_,
-            self.n_neighbors,
-        ).T
+        weights = top_k_sparse_rows(weights.T, self.n_neighbors).T
         self._set_coef(weights)
         return self
