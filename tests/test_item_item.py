@@ -208,14 +208,14 @@ def test_rp3beta_refuses_negative_weights():
 def test_sparse_and_dense_blocks_keep_the_same_neighbours(density):
     # A long, mostly empty co-occurrence matrix is ranked where it is stored;
     # a dense one is densified. Both keep each row's k largest positive
-    # entries, never the excluded one (ties aside: the values are distinct).
+    # entries, never the excluded one, and break ties by the lower column.
     import torch
 
     from sk_recsys.models.knn import top_k_rows
 
     rng = np.random.default_rng(0)
     matrix = sp.random(300, 900, density=density, format="csr", random_state=0)
-    matrix.data = rng.permutation(len(matrix.data)).astype(np.float32) - 50.0
+    matrix.data = np.round(rng.normal(size=matrix.nnz) * 3).astype(np.float32)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
     exclude = rng.integers(-1, 900, size=300)
     dense = top_k_rows(

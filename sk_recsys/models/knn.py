@@ -177,6 +177,51 @@ def _top_k_sparse(matrix: sp.csr_matrix, k: int, own=None):
     return row[keep], col[keep], values[keep]
 
 
+def _top_k_dense(values: np.ndarray, k: int, own=None):
+    """:func:`_top_k_sparse` for a dense block on the CPU (modified in place).
+
+    Each row keeps the cells above its k-th largest value, then those equal
+    to it by column. ``np.partition`` finds that value 5 to 7 times faster
+    than ``torch.topk`` on one thread (1680 to 15381 columns, k of 100 and
+    200), which took most of an ``RP3Beta`` fit on MovieLens-100K.
+    """
+    if own is not None:
+        mine = np.flatnonzero(own >= 0)
+        values[mine, own[mine]] = 0.0
+    n_cols = values.shape[1]
+    kth = np.partition(values, n_cols - k, axis=1)[:, n_cols - k]
+    np.maximum(kth, 0.0, out=kth)  # only positive cells are kept
+    keep = values > kth[:, None]
+    # the cells equal to the k-th value (one per row, barring ties) fill
+    # each row up by column
+    tied = values == kth[:, None]
+    tied[kth <= 0] = False
+    tied_row, tied_col = np.nonzero(tied)
+    rank = np.arange(len(tied_row)) - np.searchsorted(tied_row, tied_row)
+    fill = rank < (k - np.count_nonzero(keep, axis=1))[tied_row]
+    keep[tied_row[fill], tied_col[fill]] = True
+    row, col = np.nonzero(keep)
+    return row, col, values[row, col]
+
+
+def _top_k_tensor(values: torch.Tensor, k: int, own=None):
+    """:func:`_top_k_dense` for a block on an accelerator, by ``torch.topk``.
+
+    Ties at the k-th value are broken as ``torch.topk`` breaks them.
+    """
+    if own is not None:
+        mine = np.flatnonzero(own >= 0)
+        values[torch.from_numpy(mine), torch.from_numpy(own[mine])] = 0.0
+    values, index = torch.topk(values, k, dim=1)
+    values, index = values.cpu(), index.cpu()
+    keep = values > 0
+    return (
+        torch.nonzero(keep)[:, 0].numpy(),
+        index[keep].numpy(),
+        values[keep].numpy(),
+    )
+
+
 def _csr(rows, cols, vals, shape) -> sp.csr_matrix:
     """A CSR matrix from entries that come in row order."""
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
@@ -215,7 +260,8 @@ def top_k_rows(
     where they are stored when under a quarter of the block's cells are
     (a co-occurrence product over a long catalog is mostly empty), and
     densified otherwise. The matrix is never held whole, only blocks of
-    about ``2**23`` cells.
+    about ``2**23`` cells. Ties at a row's k-th value keep the lower
+    columns, except for a block on an accelerator (``torch.topk`` there).
 
     Parameters
     ----------
@@ -238,26 +284,20 @@ def top_k_rows(
         stop = min(start + step, n_rows)
         values = block(slice(start, stop))
         own = None if exclude is None else exclude[start:stop]
-        if sp.issparse(values):
-            if values.nnz < values.shape[0] * values.shape[1] // 4:
-                values = values.tocsr().astype(np.float32, copy=False)
-                kept = _top_k_sparse(values, k, own)
-                rows.append(kept[0] + start)
-                cols.append(kept[1])
-                vals.append(kept[2])
-                continue
-            values = torch.from_numpy(values.toarray())
-        values = values.to(torch.float32)
-        if exclude is not None:
-            own = exclude[start:stop]
-            mine = np.flatnonzero(own >= 0)
-            values[torch.from_numpy(mine), torch.from_numpy(own[mine])] = 0.0
-        values, index = torch.topk(values, k, dim=1)
-        values, index = values.cpu(), index.cpu()
-        keep = values > 0
-        rows.append(torch.nonzero(keep)[:, 0].numpy() + start)
-        cols.append(index[keep].numpy())
-        vals.append(values[keep].numpy())
+        if sp.issparse(values) and values.nnz < values.shape[0] * values.shape[1] // 4:
+            kept = _top_k_sparse(values.tocsr().astype(np.float32, copy=False), k, own)
+        else:
+            if sp.issparse(values):
+                values = values.toarray()
+            elif values.device.type == "cpu":
+                values = values.numpy()
+            if isinstance(values, np.ndarray):
+                kept = _top_k_dense(values.astype(np.float32, copy=False), k, own)
+            else:
+                kept = _top_k_tensor(values.to(torch.float32), k, own)
+        rows.append(kept[0] + start)
+        cols.append(kept[1])
+        vals.append(kept[2])
     # every block hands its entries back in row order
     return _csr(
         np.concatenate(rows),
