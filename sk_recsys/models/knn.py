@@ -190,16 +190,17 @@ def _top_k_dense(values: np.ndarray, k: int, own=None):
         values[mine, own[mine]] = 0.0
     n_cols = values.shape[1]
     kth = np.partition(values, n_cols - k, axis=1)[:, n_cols - k]
-    np.maximum(kth, 0.0, out=kth)  # only positive cells are kept
-    keep = values > kth[:, None]
-    # the cells equal to the k-th value (one per row, barring ties) fill
-    # each row up by column
-    tied = values == kth[:, None]
-    tied[kth <= 0] = False
-    tied_row, tied_col = np.nonzero(tied)
-    rank = np.arange(len(tied_row)) - np.searchsorted(tied_row, tied_row)
-    fill = rank < (k - np.count_nonzero(keep, axis=1))[tied_row]
-    keep[tied_row[fill], tied_col[fill]] = True
+    keep = values >= kth[:, None]
+    # only positive cells are kept: a row with fewer than k of them keeps
+    # those; a row with ties at its k-th value fills up by column
+    few = np.flatnonzero(kth <= 0)
+    keep[few] = values[few] > 0
+    tied = np.flatnonzero(np.count_nonzero(keep, axis=1) > k)
+    if len(tied):
+        part, at = values[tied], kth[tied, None]
+        equal = part == at
+        need = k - np.count_nonzero(part > at, axis=1)
+        keep[tied] = (part > at) | (equal & (np.cumsum(equal, axis=1) <= need[:, None]))
     row, col = np.nonzero(keep)
     return row, col, values[row, col]
 
