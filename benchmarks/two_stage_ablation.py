@@ -15,11 +15,17 @@ varying one thing at a time:
   does not lose by a generator ranking it higher);
 - the best generator as the only one, scores only: plain, with ties in
   the ranker's output broken by that generator's score, and monotone with
-  that tie-break (which must give back the generator's own order).
+  that tie-break (which must give back the generator's own order);
+- two features of the user's taste for the candidate's side information:
+  the share of the user's training items in each of the candidate's
+  genres (``genre_affinity``) and the candidate's year minus the mean year
+  of the user's items (``year_gap``), from the rows of the stage the
+  ranker reads (no held-out row enters them).
 
-The ranks-only and tie-break rows need two hooks ``CandidateRanker`` does
-not expose (a subclass below drops columns from ``_candidates`` and orders
-``_user_scores`` lexicographically); they are diagnostics, not options.
+The ranks-only, tie-break and taste rows need hooks ``CandidateRanker``
+does not expose (a subclass below drops or adds columns in ``_candidates``
+and orders ``_user_scores`` lexicographically); they are diagnostics, not
+options.
 NDCG@10 by our scorer, full catalog, training items excluded.
 
 Run: ``python -m benchmarks.two_stage_ablation [--dataset ml100k-ua]``.
@@ -53,9 +59,14 @@ def _diagnostic_class():
 
         drop: tuple = ()
         tie_break: bool = False
+        taste: bool = False
 
         def _candidates(self, stage, codes, history):
             rows, cols, frame, first = super()._candidates(stage, codes, history)
+            if self.taste:
+                frame = frame.assign(
+                    **_taste(self._item_table_, stage, codes, rows, cols)
+                )
             if self.drop:
                 frame = frame.drop(
                     columns=[c for c in frame.columns if c.endswith(self.drop)]
@@ -78,6 +89,29 @@ def _diagnostic_class():
             return out
 
     return Diagnostic
+
+
+def _taste(items, stage, codes, rows, cols) -> dict:
+    """``genre_affinity`` and ``year_gap`` of each candidate pair.
+
+    ``items`` is the ranker's item table (the genre flags and ``year`` of
+    MovieLens), the user profile the mean over the stage's training items.
+    """
+    from sklearn.preprocessing import normalize
+
+    flags = [c for c in items.columns if items[c].dtype.kind in "iub"]
+    genres = np.nan_to_num(items[flags].to_numpy(np.float64))
+    year = items["year"].to_numpy(np.float64)
+    year = np.where(np.isnan(year), np.nanmean(year), year)
+    profile = normalize(
+        (stage.seen[np.maximum(codes, 0)] != 0).astype(np.float64), "l1"
+    )
+    shares = np.asarray(profile @ genres)[rows]
+    candidate = genres[cols]
+    return {
+        "genre_affinity": (shares * candidate).sum(1) / np.maximum(candidate.sum(1), 1),
+        "year_gap": year[cols] - np.asarray(profile @ year).ravel()[rows],
+    }
 
 
 def _monotone_ranker(columns):
@@ -139,6 +173,12 @@ def variants(chosen: list) -> list:
             },
             {"tie_break": True},
         ),
+        (
+            "holdout=0.05, 4 rounds, with genre affinity and year gap",
+            chosen,
+            {"holdout": 0.05, "n_rounds": 4},
+            {"taste": True},
+        ),
     ]
 
 
@@ -185,6 +225,7 @@ def main(argv=None):
         )
         model.drop = hooks.get("drop", ())
         model.tie_break = hooks.get("tie_break", False)
+        model.taste = hooks.get("taste", False)
         start = time.perf_counter()
         metrics = two_stage.measure_ours(model, valid_train, valid, features, "v")
         metrics["fit_s"] = time.perf_counter() - start
