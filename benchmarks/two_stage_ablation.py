@@ -94,14 +94,20 @@ def _diagnostic_class():
 def _taste(items, stage, codes, rows, cols) -> dict:
     """``genre_affinity`` and ``year_gap`` of each candidate pair.
 
-    ``items`` is the ranker's item table (the genre flags and ``year`` of
-    MovieLens), the user profile the mean over the stage's training items.
+    ``items`` is the ranker's item table (MovieLens's genre flags and
+    ``item_year``), the user profile the mean over the stage's training
+    items.
     """
     from sklearn.preprocessing import normalize
 
-    flags = [c for c in items.columns if items[c].dtype.kind in "iub"]
+    # the genre flags: the numeric columns holding only 0 and 1
+    flags = [
+        c
+        for c in items.columns
+        if items[c].dtype.kind in "iubf" and items[c].dropna().isin((0, 1)).all()
+    ]
     genres = np.nan_to_num(items[flags].to_numpy(np.float64))
-    year = items["year"].to_numpy(np.float64)
+    year = items["item_year"].to_numpy(np.float64)
     year = np.where(np.isnan(year), np.nanmean(year), year)
     profile = normalize(
         (stage.seen[np.maximum(codes, 0)] != 0).astype(np.float64), "l1"
