@@ -225,13 +225,14 @@ def run(dataset: str, home, skip_peer: bool) -> dict:
 
     def two_stage(config):
         strategy, n_candidates, n_rounds, *share = config
+        # a config without a share keeps CandidateRanker's default holdout
         return CandidateRanker(
             generators(),
             n_candidates=n_candidates,
             n_rounds=n_rounds,
-            holdout=share[0] if share else 0.2,
             holdout_strategy=strategy,
             random_state=0,
+            **({"holdout": share[0]} if share else {}),
         )
 
     # 2. CandidateRanker and RankFusion settings on validation.
