@@ -262,21 +262,26 @@ def test_sparse_top_k_matches_a_per_row_sort():
 @pytest.mark.parametrize("model", ["ItemKNN", "RP3Beta", "UserKNN"])
 def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
     # The co-occurrence product is a scipy sparse product on a long, sparse
-    # catalog and torch's sparse-by-dense product on a dense one; which one
-    # runs must not change the fitted weights.
+    # catalog and torch's sparse-by-dense product on a dense one (by column
+    # slices of the right factor on a large one); which one runs must not
+    # change the fitted weights.
     import sk_recsys.models as models
     from sk_recsys.models import knn
 
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.integers(0, 60, 900), rng.integers(0, 80, 900)])
     fitted = []
-    for cost in (0, 10**9):  # always sparse, always dense
+    # always sparse; always dense, in one slice; dense, in slices of 3 columns
+    for cost, cells in ((0, knn._CHUNK_CELLS), (10**9, knn._CHUNK_CELLS), (10**9, 200)):
         monkeypatch.setattr(knn, "_SPARSE_OP_COST", cost)
+        monkeypatch.setattr(knn, "_CHUNK_CELLS", cells)
         fitted.append(getattr(models, model)(n_neighbors=10).fit(X))
-    sparse, dense = (getattr(m, "coef_", None) for m in fitted)
-    if sparse is None:
-        sparse, dense = (m.similarity_ for m in fitted)
+    weights = [getattr(m, "coef_", None) for m in fitted]
+    if weights[0] is None:
+        weights = [m.similarity_ for m in fitted]
+    sparse = weights[0]
     assert sparse.nnz > 0
-    assert abs(sparse - dense).max() < 1e-6
-    # same neighbours: the weights differ by float rounding only
-    assert ((sparse != 0) != (dense != 0)).nnz == 0
+    for dense in weights[1:]:
+        assert abs(sparse - dense).max() < 1e-6
+        # same neighbours: the weights differ by float rounding only
+        assert ((sparse != 0) != (dense != 0)).nnz == 0
