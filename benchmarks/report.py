@@ -347,12 +347,16 @@ def tuned_section(states) -> str:
         if done < planned:
             versus += f" (partial: {done} of {planned} models tuned)"
         summary.append(f"| {label} | {cell(ours)} | {cell(peer)} | {versus} |")
+        machines = sorted({state["machine_key"] for state in rows})
+        # Times measured on different machines do not compare: each row
+        # then names its own.
+        mixed = len(machines) > 1
         lines = [
             f"#### {label} (`{name}`), tuned",
             "",
             f"| model | library | {metric} (test) | valid {metric} | trials "
-            "| search s | fit s | chosen setting |",
-            "|---|---|---:|---:|---:|---:|---:|---|",
+            f"| search s | fit s | {'machine | ' if mixed else ''}chosen setting |",
+            "|---|---|---:|---:|---:|---:|---:|" + ("---|" if mixed else "") + "---|",
         ]
         for state in rows:
             lines.append(
@@ -361,7 +365,8 @@ def tuned_section(states) -> str:
                 f"| {_fmt(state['chosen']['valid'])} | {_trials(state)} "
                 f"| {_seconds(state['search_s'])} "
                 f"| {_seconds(state['test'].get('fit_s', {}).get('mean'))} "
-                f"| {_setting(state['chosen']['params'])} |"
+                + (f"| {state['machine_key']} " if mixed else "")
+                + f"| {_setting(state['chosen']['params'])} |"
             )
         if len(rows) > 1:
             top = _verdict(rows[0]["model"], rows[1]["model"], compare(*rows[:2]))
@@ -377,7 +382,6 @@ def tuned_section(states) -> str:
                 if state["model_config"].get("stochastic", True)
             }
         )
-        machines = sorted({state["machine_key"] for state in rows})
         lines += [
             "",
             (
@@ -385,8 +389,12 @@ def tuned_section(states) -> str:
                 if seeds
                 else "Every model here is deterministic (one test fit)"
             )
-            + f"; search s includes scoring the validation users; "
-            f"machine: {', '.join(machines)}.",
+            + "; search s includes scoring the validation users; "
+            + (
+                f"machines: {', '.join(machines)} (times compare only within one)."
+                if mixed
+                else f"machine: {machines[0]}."
+            ),
             "",
         ]
         tables += lines

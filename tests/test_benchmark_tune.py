@@ -255,3 +255,20 @@ tuned_on = "tiny"
     assert not [f for f in fits[-2:] if f[1] == "holdout-validation"]
     report = pytest.importorskip("benchmarks.report")
     assert "| 0 (setting of tiny) |" in report.tuned_section(states)
+
+
+def test_a_tuned_table_from_two_machines_names_each_rows_machine(harness):
+    # Search and fit times from different machines do not compare: a table
+    # that mixes them says which machine measured each row.
+    report = pytest.importorskip("benchmarks.report")
+    config, _ = harness
+    states = tune.run(config, n_trials=3, n_seeds=1)
+    one = report.tuned_section(states)
+    assert "| machine |" not in one and "machine: " in one
+    other = {**states[0], "machine_key": "other-machine-2c"}
+    mixed = report.tuned_section([other, *states[1:]])
+    assert "| search s | fit s | machine | chosen setting |" in mixed
+    assert (
+        f"| other-machine-2c | {report._setting(other['chosen']['params'])} |" in mixed
+    )
+    assert "times compare only within one" in mixed
