@@ -13,9 +13,10 @@ its best epoch becomes its ``max_epochs``; any other model is scored once.
 Results go to ``results/<script>_<dataset>.json``: every configuration's
 row (with its curve and the command that measured it) and, under ``best``,
 the chosen parameters per model, which the suite's entries with ``tuned =
-"<script>"`` read. A rerun skips the configurations already measured on
-this machine; runs of one dataset may go in parallel (one per core), since
-each write merges with what is stored.
+"<script>"`` read. A rerun skips the configurations already measured (on
+any machine: each row names the machine its times come from); runs of one
+dataset may go in parallel (one per core), since each write merges with
+what is stored.
 """
 
 from __future__ import annotations
@@ -83,13 +84,19 @@ def shown(params: dict) -> str:
     )
 
 
-def stored_rows(path, machine) -> list[dict]:
-    """The rows already measured on this machine, or none."""
+def stored_rows(path) -> list[dict]:
+    """The rows already measured, on any machine, each naming its machine.
+
+    A configuration's validation scores do not depend on the machine, so
+    one measured anywhere is not measured again; its times do, so each row
+    keeps the key of the machine that measured it (``machine_key``; a row
+    of a file older than that field gets the file's machine).
+    """
     if not path.exists():
         return []
     stored = json.loads(path.read_text())
-    if suite.machine_key(stored["machine"]) != suite.machine_key(machine):
-        return []
+    for row in stored["rows"]:
+        row.setdefault("machine_key", suite.machine_key(stored["machine"]))
     return stored["rows"]
 
 
@@ -153,7 +160,7 @@ def select(
     X_train, X_valid = valid.train[columns], valid.test[columns]
     name = f"{script}_{dataset_name}"
     path = _common.RESULTS / f"{name}.json"
-    rows = stored_rows(path, _common.machine())
+    rows = stored_rows(path)
     done = {(row["model"], key(row["params"])) for row in rows}
     print(
         f"{dataset_name}: {len(valid.train)} training rows, "
@@ -177,6 +184,7 @@ def select(
                     "params": params,
                     **measured,
                     "command": _common.command(),
+                    "machine_key": suite.machine_key(_common.machine()),
                 }
             )
             write(name, dataset_name, rows, every)
@@ -197,11 +205,13 @@ def write(name, dataset_name, rows, every):
     # started.
     path = _common.RESULTS / f"{name}.json"
     merged = {(row["model"], key(row["params"])): row for row in rows}
-    for row in stored_rows(path, _common.machine()):
+    for row in stored_rows(path):
         merged.setdefault((row["model"], key(row["params"])), row)
     rows[:] = list(merged.values())
     for row in rows:
         row.setdefault("configuration", shown(row["params"]))
+    # times measured on different machines do not compare: each row says
+    mixed = len({row["machine_key"] for row in rows}) > 1
     _common.write_result(
         name,
         {
@@ -223,6 +233,7 @@ def write(name, dataset_name, rows, every):
                 "best_hit_rate@10",
                 "mean_epoch_s",
                 "fit_s",
+                *(["machine_key"] if mixed else []),
             ],
             "formats": {"mean_epoch_s": ".2f", "fit_s": ".0f"},
             "torch_threads": torch.get_num_threads(),

@@ -272,3 +272,30 @@ def test_a_tuned_table_from_two_machines_names_each_rows_machine(harness):
         f"| other-machine-2c | {report._setting(other['chosen']['params'])} |" in mixed
     )
     assert "times compare only within one" in mixed
+
+
+def test_validation_rows_of_another_machine_are_kept_and_not_measured_again(
+    tmp_path, monkeypatch
+):
+    # A selection script run on a new machine keeps what another measured
+    # (its validation scores hold anywhere) and says which machine each
+    # row's times come from.
+    selection = pytest.importorskip("benchmarks.selection")
+    common = pytest.importorskip("benchmarks._common")
+    monkeypatch.setattr(common, "RESULTS", tmp_path)
+    old = {"model": "ease", "params": {"l2": 10.0}, "best_ndcg@10": 0.3, "fit_s": 1.0}
+    other = {**common.machine(), "cpu": "Another CPU"}
+    path = tmp_path / "baseline_selection_tiny.json"
+    path.write_text(json.dumps({"machine": other, "rows": [old]}))
+    (stored,) = selection.stored_rows(path)
+    assert stored["machine_key"] == suite.machine_key(other)
+    mine = suite.machine_key(common.machine())
+    new = {**old, "params": {"l2": 50.0}, "best_ndcg@10": 0.4, "machine_key": mine}
+    selection.write("baseline_selection_tiny", "tiny", [new], 10)
+    written = json.loads(path.read_text())
+    assert {row["machine_key"] for row in written["rows"]} == {
+        mine,
+        suite.machine_key(other),
+    }
+    assert "machine_key" in written["columns"]
+    assert written["best"]["ease"]["params"] == {"l2": 50.0}
