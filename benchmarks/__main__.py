@@ -31,16 +31,23 @@ from . import _common, render, report, suite, tune
 
 
 def _print_plan(rows):
-    total, unknown = 0.0, 0
-    for dataset_name, model_name, trials, seeds, estimate in rows:
+    total, unknown, left, done = 0.0, 0, 0.0, 0
+    for dataset_name, model_name, trials, seeds, estimate, done_on in rows:
         shown = "no stored run" if estimate is None else f"{estimate / 60:8.1f} min"
+        if done_on:
+            shown += f"  done on {done_on}"
         print(
             f"{dataset_name:<16} {model_name:<20} {trials:>3} trials "
             f"{seeds} seed(s) {shown}"
         )
         total += estimate or 0.0
         unknown += estimate is None
-    print(f"total at least {total / 3600:.1f} h; {unknown} pair(s) with no stored run")
+        done += bool(done_on)
+        left += 0.0 if done_on else estimate or 0.0
+    print(
+        f"total at least {total / 3600:.1f} h; {unknown} pair(s) with no stored "
+        f"run; {done} of {len(rows)} pairs done, at least {left / 3600:.1f} h left"
+    )
 
 
 def main(argv=None):

@@ -35,8 +35,9 @@ A search space is a table of the model entry, one key per parameter::
 Results go to ``results/tune/<dataset>/<model>__<config hash>__<machine>.json``
 after every trial, with the machine, the library's version and the git
 commit. A rerun skips a pair already complete with the same configuration
-(entry, space, trials, seeds) and resumes an interrupted one from its
-stored trials (the sampler is told them before it asks for more).
+(entry, space, trials, seeds), on this machine or another, and resumes an
+interrupted one of this machine from its stored trials (the sampler is
+told them before it asks for more).
 """
 
 from __future__ import annotations
@@ -218,6 +219,24 @@ def reused_choice(source_name, source, model_name, model, n_trials, n_seeds) -> 
     )
 
 
+def complete_elsewhere(path: Path) -> dict | None:
+    """A complete state of the same search stored by another machine, if any.
+
+    The chosen setting and its test scores do not depend on the machine, so
+    a search finished anywhere is not run again (its times say where they
+    were measured: ``machine_key``). An unfinished one is resumed only on
+    the machine that started it, so that one search's times come from one
+    machine.
+    """
+    prefix = path.name.rsplit("__", 1)[0]
+    for other in sorted(path.parent.glob(f"{prefix}__*.json")):
+        if other != path:
+            state = json.loads(other.read_text())
+            if state.get("complete"):
+                return state
+    return None
+
+
 def _write(path, state):
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
@@ -394,6 +413,15 @@ def tune_pair(
         reused = reused_choice(
             dataset["tuned_on"], source, model_name, model, n_trials, n_seeds
         )
+    elsewhere = None if path.exists() else complete_elsewhere(path)
+    if elsewhere is not None:
+        chosen = elsewhere["chosen"]["params"]
+        if reused is None or chosen == reused["params"]:
+            print(
+                f"  {dataset_name:<16} {model_name:<20} already tuned on "
+                f"{elsewhere['machine_key']}"
+            )
+            return elsewhere
     if path.exists():
         state = json.loads(path.read_text())
         chosen = state.get("chosen", {}).get("params")
@@ -471,7 +499,9 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
     has no trials); the estimate reads the fit and scoring
     time of the entry's stored result at its default parameters (any
     machine; None when there is none). Trials whose settings are bigger or
-    train longer than the defaults cost more, so read it as a floor.
+    train longer than the defaults cost more, so read it as a floor. The
+    last field names the machine a pair's search was completed on, or None
+    while it is still to do.
     """
     config = suite.load_config(config_path)
     stored = {}
@@ -492,7 +522,20 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         seeds = n_seeds if model.get("stochastic", True) else 1
         cost = stored.get((dataset_name, model_name))
         estimate = None if cost is None else cost * (trials + seeds)
-        rows.append((dataset_name, model_name, trials, seeds, estimate))
+        path = result_path(
+            dataset_name,
+            model_name,
+            config["datasets"][dataset_name],
+            model,
+            n_trials,
+            n_seeds,
+            _common.machine(),
+        )
+        done = json.loads(path.read_text()) if path.exists() else None
+        if done is None or not done.get("complete"):
+            done = complete_elsewhere(path)
+        done_on = done["machine_key"] if done else None
+        rows.append((dataset_name, model_name, trials, seeds, estimate, done_on))
     return rows
 
 

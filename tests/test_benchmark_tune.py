@@ -299,3 +299,28 @@ def test_validation_rows_of_another_machine_are_kept_and_not_measured_again(
     }
     assert "machine_key" in written["columns"]
     assert written["best"]["ease"]["params"] == {"l2": 50.0}
+
+
+def test_a_search_completed_on_another_machine_is_not_run_again(harness, monkeypatch):
+    # The chosen setting and its test scores hold on any machine: a rerun on
+    # a new one skips what another finished (an unfinished search is resumed
+    # only where it started, so its times come from one machine).
+    config, fits = harness
+    (first,) = tune.run(config, models=["ease"], n_trials=3, n_seeds=1)
+    measured = len(fits)
+    common = pytest.importorskip("benchmarks._common")
+    real = common.machine
+
+    def elsewhere():
+        return {**real(), "cpu": "Another CPU"}
+
+    monkeypatch.setattr(common, "machine", elsewhere)
+    (again,) = tune.run(config, models=["ease"], n_trials=3, n_seeds=1)
+    assert len(fits) == measured  # nothing fitted
+    assert again["machine_key"] == first["machine_key"]
+    assert again["chosen"] == first["chosen"]
+    rows = tune.plan(config, models=["ease"], n_trials=3, n_seeds=1)
+    assert [row[-1] for row in rows] == [first["machine_key"]]
+    # A different search (more trials) is not the same: it runs.
+    tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    assert len(fits) > measured
