@@ -334,6 +334,49 @@ def test_full_softmax_equals_sampled_softmax_over_every_other_item():
     torch.testing.assert_close(full, sampled)
 
 
+@pytest.mark.parametrize("rows", [1, 3, 100])
+def test_blockwise_cross_entropy_equals_the_dense_one(rows, monkeypatch):
+    # The full softmax by blocks of rows: the same loss and gradients as
+    # cross_entropy over the whole score matrix, whatever the block size.
+    from sk_recsys.nn import _losses, linear_cross_entropy
+
+    monkeypatch.setattr(_losses, "_CHUNK_CELLS", {"cpu": 9 * rows, "accelerator": 1})
+    torch.manual_seed(0)
+    hidden = torch.randn(10, 4, requires_grad=True)
+    vectors = torch.randn(9, 4, requires_grad=True)
+    targets = torch.tensor([0, 8, 3, 3, 1, 2, 7, 7, 5, 4])
+    fused = linear_cross_entropy(hidden, vectors, targets)
+    (2 * fused).backward()
+    grads = hidden.grad.clone(), vectors.grad.clone()
+    hidden.grad = vectors.grad = None
+    dense = torch.nn.functional.cross_entropy(hidden @ vectors.T, targets)
+    (2 * dense).backward()
+    torch.testing.assert_close(fused, dense)
+    torch.testing.assert_close(grads[0], hidden.grad)
+    torch.testing.assert_close(grads[1], vectors.grad)
+    with torch.no_grad():  # no gradient wanted: the same value
+        torch.testing.assert_close(
+            linear_cross_entropy(hidden, vectors, targets), dense
+        )
+
+
+def test_sasrec_trains_the_same_with_the_full_score_matrix(data, monkeypatch):
+    # The sequential models hand FullSoftmaxLoss the scores' two factors; a
+    # criterion given the dense matrix must train the same model.
+    import sk_recsys.models._sequential as sequential
+
+    blockwise = fitted(SASRec, data, loss="softmax", n_negatives=None, max_epochs=2)
+    monkeypatch.setattr(sequential.CatalogScores, "__new__", _dense_scores)
+    dense = fitted(SASRec, data, loss="softmax", n_negatives=None, max_epochs=2)
+    np.testing.assert_allclose(
+        blockwise.history[:, "train_loss"], dense.history[:, "train_loss"], rtol=1e-4
+    )
+
+
+def _dense_scores(cls, hidden, vectors):
+    return hidden @ vectors.T
+
+
 @pytest.mark.parametrize(("loss", "per_position"), [("gbce", True), ("softmax", False)])
 def test_gbce_draws_negatives_per_position_and_softmax_per_batch(
     data, loss, per_position

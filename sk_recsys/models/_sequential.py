@@ -29,6 +29,7 @@ from ..data import (
 )
 from ..model_selection._split import _check_time_column, _time_ranks
 from ..nn import (
+    CatalogScores,
     FullSoftmaxLoss,
     GeneralizedBCELoss,
     SampledBCELoss,
@@ -338,8 +339,12 @@ class SequentialRecommender(NeuralRecommender):
             hits = negatives[None, :] == targets[:, None]
             negative = negative.masked_fill(hits, _MASKED)
         elif self.loss == "softmax":
-            # FullSoftmaxLoss reads every item's score, the target's included.
-            negative = hidden @ vectors.T
+            # FullSoftmaxLoss reads every item's score, the target's included;
+            # given the two factors it never holds the whole score matrix
+            # (another criterion gets the matrix).
+            negative = CatalogScores(hidden, vectors)
+            if not isinstance(self.criterion_, FullSoftmaxLoss):
+                negative = negative.dense()
         else:
             negative = (hidden @ vectors.T).scatter(1, targets[:, None], _MASKED)
         return ScoredBatch(positive, negative, users, targets, negatives)

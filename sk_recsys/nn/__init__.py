@@ -17,6 +17,7 @@ from ._gru4rec import GRU4RecModule
 from ._lightgcn import LightGCNModule, normalized_adjacency
 from ._losses import (
     BPRLoss,
+    CatalogScores,
     FullSoftmaxLoss,
     GeneralizedBCELoss,
     MultiTaskLoss,
@@ -25,6 +26,7 @@ from ._losses import (
     SampledBCELoss,
     SampledSoftmaxLoss,
     ScoredBatch,
+    linear_cross_entropy,
 )
 from ._mf import MatrixFactorizationModule
 from ._multvae import MultVAELoss, MultVAEModule
@@ -34,6 +36,7 @@ from ._variational import VariationalMF
 
 __all__ = [
     "BPRLoss",
+    "CatalogScores",
     "ContentEncoder",
     "ContentModule",
     "DeepMFModule",
@@ -62,5 +65,6 @@ __all__ = [
     "fold_in",
     "gather_rows",
     "history_contributions",
+    "linear_cross_entropy",
     "normalized_adjacency",
 ]
