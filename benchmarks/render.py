@@ -38,6 +38,15 @@ def render_result(result: dict) -> str:
         f"Command: `{result['command']}`  ",
         f"Machine: {where}  ",
     ]
+    machines = {row.get("machine_key") for row in result.get("rows", [])} - {None}
+    if len(machines) > 1:
+        # rows measured by several runs on several machines (a selection
+        # script's): each row keeps its own command and machine
+        lines[2:] = [
+            "Commands: each row's own, stored with it; the latest "
+            f"`{result['command']}`  ",
+            f"Machines: each row's `machine_key`; the latest run on {where}  ",
+        ]
     if result.get("protocol"):
         lines.append(f"Protocol: {result['protocol']}")
     if result.get("kind") in ("scale", "scale_memory"):

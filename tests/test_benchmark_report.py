@@ -89,3 +89,23 @@ def test_labels_of_crowded_points_do_not_overlap():
     for a, b in itertools.combinations(boxes, 2):
         assert report._overlap(a, b) == 0
     plt.close(figure)
+
+
+def test_a_result_measured_on_two_machines_says_each_row_has_its_own():
+    render = pytest.importorskip("benchmarks.render")
+    machine = {"cpu": "CPU", "cores": 2, "python": "3.11", "torch": "2"}
+    result = {
+        "title": "Validation on tiny",
+        "command": "python latest.py",
+        "machine": machine,
+        "columns": ["model", "fit_s", "machine_key"],
+        "rows": [
+            {"model": "a", "fit_s": 1.0, "machine_key": "old-2c"},
+            {"model": "b", "fit_s": 2.0, "machine_key": "new-2c"},
+        ],
+    }
+    text = render.render_result(result)
+    assert "Machines: each row's `machine_key`" in text
+    assert "| a | 1.0000 | old-2c |" in text
+    one = render.render_result({**result, "rows": result["rows"][:1]})
+    assert "Machine: CPU, 2 cores" in one and "Machines:" not in one
