@@ -335,6 +335,33 @@ def _fit_outputs(names, threads):
     return out
 
 
+def _torch_gru_thread_invariant() -> bool:
+    """Whether torch's own GRU gives the same bits on one thread and on two.
+
+    On some CPUs (a 2-core AMD EPYC here) it does not: its kernels round
+    differently with the number of threads, below anything sk_recsys sets.
+    """
+    from torch.nn.utils.rnn import pack_padded_sequence
+
+    previous = torch.get_num_threads()
+    generator = torch.Generator().manual_seed(0)
+    gru = torch.nn.GRU(8, 8, batch_first=True)
+    x = torch.randn(25, 5, 8, generator=generator)
+    lengths = torch.tensor([5, 4, 3, 2, 1] * 5)
+    outputs = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            with torch.no_grad():
+                packed = pack_padded_sequence(
+                    x, lengths, batch_first=True, enforce_sorted=False
+                )
+                outputs.append(gru(packed)[0].data)
+    finally:
+        torch.set_num_threads(previous)
+    return torch.equal(*outputs)
+
+
 def test_same_random_state_is_bit_identical_across_fits_processes_and_threads():
     here = _fit_outputs(MODELS, threads=2)
     again = _fit_outputs(MODELS, threads=2)
@@ -345,9 +372,15 @@ def test_same_random_state_is_bit_identical_across_fits_processes_and_threads():
     )
     elsewhere = {name: out for part in workers for name, out in part.items()}
     assert sorted(elsewhere) == MODELS
+    gru_invariant = _torch_gru_thread_invariant()
     for name in MODELS:
         for mine, twice, theirs in zip(
             here[name], again[name], elsewhere[name], strict=True
         ):
             np.testing.assert_array_equal(twice, mine, err_msg=f"{name}: refit")
+            if name == "gru4rec" and not gru_invariant:
+                # torch's GRU rounds with the thread count on this CPU: the
+                # workers' one thread against two here agree to float noise
+                np.testing.assert_allclose(theirs, mine, rtol=1e-4, atol=1e-6)
+                continue
             np.testing.assert_array_equal(theirs, mine, err_msg=f"{name}: process")
