@@ -202,16 +202,14 @@ def reused_choice(source_name, source, model_name, model, n_trials, n_seeds) -> 
     and seeds (this machine's first, else any machine's); a
     ``FileNotFoundError`` says what to tune first when there is none.
     """
-    key = tune_hash(source, model, n_trials, n_seeds)
-    mine = suite.machine_key(_common.machine())
-    paths = sorted(
-        (TUNE_RESULTS / source_name).glob(f"{model_name}__{key}__*.json"),
-        key=lambda path: not path.stem.endswith(mine),
+    found = complete_state(
+        result_path(
+            source_name, model_name, source, model, n_trials, n_seeds, _common.machine()
+        )
     )
-    for path in paths:
-        state = json.loads(path.read_text())
-        if state.get("complete"):
-            return {"params": state["chosen"]["params"], "result": path.name}
+    if found is not None:
+        path, state = found
+        return {"params": state["chosen"]["params"], "result": path.name}
     raise FileNotFoundError(
         f"{model_name} is not tuned on {source_name}, whose setting this dataset "
         f"reuses: run python -m benchmarks tune --datasets {source_name} "
@@ -219,8 +217,9 @@ def reused_choice(source_name, source, model_name, model, n_trials, n_seeds) -> 
     )
 
 
-def complete_elsewhere(path: Path) -> dict | None:
-    """A complete state of the same search stored by another machine, if any.
+def complete_state(path: Path) -> tuple[Path, dict] | None:
+    """The complete state of this search and its file: this machine's, else
+    another's (``path`` is this machine's file of the search).
 
     The chosen setting and its test scores do not depend on the machine, so
     a search finished anywhere is not run again (its times say where they
@@ -229,11 +228,12 @@ def complete_elsewhere(path: Path) -> dict | None:
     machine.
     """
     prefix = path.name.rsplit("__", 1)[0]
-    for other in sorted(path.parent.glob(f"{prefix}__*.json")):
-        if other != path:
-            state = json.loads(other.read_text())
+    others = sorted(p for p in path.parent.glob(f"{prefix}__*.json") if p != path)
+    for candidate in [path, *others]:
+        if candidate.exists():
+            state = json.loads(candidate.read_text())
             if state.get("complete"):
-                return state
+                return candidate, state
     return None
 
 
@@ -413,22 +413,19 @@ def tune_pair(
         reused = reused_choice(
             dataset["tuned_on"], source, model_name, model, n_trials, n_seeds
         )
-    elsewhere = None if path.exists() else complete_elsewhere(path)
-    if elsewhere is not None:
-        chosen = elsewhere["chosen"]["params"]
-        if reused is None or chosen == reused["params"]:
-            print(
-                f"  {dataset_name:<16} {model_name:<20} already tuned on "
-                f"{elsewhere['machine_key']}"
-            )
-            return elsewhere
+    found = complete_state(path)
+    done = found[1] if found else None
+    # a reused choice that changed since makes a complete state stale
+    if done is not None and (
+        reused is None or done["chosen"]["params"] == reused["params"]
+    ):
+        print(
+            f"  {dataset_name:<16} {model_name:<20} already tuned on "
+            f"{done['machine_key']}"
+        )
+        return done
     if path.exists():
         state = json.loads(path.read_text())
-        chosen = state.get("chosen", {}).get("params")
-        stale = reused is not None and chosen != reused["params"]
-        if state.get("complete") and not stale:
-            print(f"  {dataset_name:<16} {model_name:<20} already tuned: {path.name}")
-            return state
         print(
             f"  {dataset_name:<16} {model_name:<20} resuming after "
             f"{len(state['trials'])} trial(s)"
@@ -531,10 +528,8 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             n_seeds,
             _common.machine(),
         )
-        done = json.loads(path.read_text()) if path.exists() else None
-        if done is None or not done.get("complete"):
-            done = complete_elsewhere(path)
-        done_on = done["machine_key"] if done else None
+        found = complete_state(path)
+        done_on = found[1]["machine_key"] if found else None
         rows.append((dataset_name, model_name, trials, seeds, estimate, done_on))
     return rows
 
