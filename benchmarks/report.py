@@ -110,9 +110,15 @@ def dataset_table(results: list[dict]) -> str:
             + " | ".join(_fmt(mean.get(c)) for c in columns)
             + f" | {_seconds(mean.get('fit_s'))} | "
             + (f"{_seconds(_epoch_s(result))} | " if sequential else "")
-            + f"{_seconds(mean.get('eval_s'))} | {result['machine_key']} |"
+            + f"{_seconds(mean.get('eval_s'))} | {_where(result)} |"
         )
     return "\n".join(lines)
+
+
+def _where(result) -> str:
+    """The row's machine, and its torch threads where they are not the one."""
+    threads = result["machine"].get("torch_threads", 1)
+    return result["machine_key"] + ("" if threads == 1 else f", {threads} threads")
 
 
 def suite_section(results, skips) -> str:

@@ -109,3 +109,20 @@ def test_a_result_measured_on_two_machines_says_each_row_has_its_own():
     assert "| a | 1.0000 | old-2c |" in text
     one = render.render_result({**result, "rows": result["rows"][:1]})
     assert "Machine: CPU, 2 cores" in one and "Machines:" not in one
+
+
+def test_a_row_timed_on_more_than_one_torch_thread_says_so():
+    # Fit times of the suite compare at one torch thread; a row measured on
+    # more (a long peer fit given both cores) must not pass for one.
+    def result(model, threads, fit_s):
+        return {
+            **_result(model, {}, "m-2c", 0.1),
+            "protocol": "ranking",
+            "library": "lib",
+            "machine": {"torch_threads": threads},
+            "mean": {"ndcg@10": 0.1, "fit_s": fit_s},
+        }
+
+    table = report.dataset_table([result("a", 1, 5.0), result("b", 2, 9.0)])
+    assert "| a | lib |" in table and table.count("m-2c |") == 1
+    assert "m-2c, 2 threads |" in table
