@@ -20,9 +20,12 @@ a note.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import importlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -464,14 +467,24 @@ class LightFM(_FactorAdapter):
 # ------------------------------------------------- side environments
 
 
+def side_runs() -> Path:
+    """Where resumable side runs keep their checkpoints between suite runs.
+
+    ``$SK_RECSYS_SIDE_RUNS``, else ``benchmarks/.side-runs`` (git-ignored).
+    """
+    default = Path(__file__).resolve().with_name(".side-runs")
+    return Path(os.environ.get("SK_RECSYS_SIDE_RUNS", default))
+
+
 class _SideEnvironment(_Adapter):
     """A peer whose pins conflict with ours, run in its own virtual environment.
 
     The environment's Python is named by an environment variable
     (``variable``). ``fit`` writes the fold's training rows to a temporary
-    directory as ``train.csv`` (``user,item,value,position``: each user's
-    rows in the suite's order, by time then row order when the fold has a
-    time column, else row order, and ``position`` their rank in it) with a
+    directory (a kept one for a ``resumable`` adapter, see ``_directory``)
+    as ``train.csv`` (``user,item,value,position``: each user's rows in the
+    suite's order, by time then row order when the fold has a time column,
+    else row order, and ``position`` their rank in it) with a
     ``job.json`` (estimator, parameters, catalog size, seed, one thread),
     and runs ``benchmarks/<script>`` there. The script writes
     ``scores.npy`` (every user's score of every item in the fold's order,
@@ -487,6 +500,20 @@ class _SideEnvironment(_Adapter):
     guide = ""
     #: A sequential peer reads each user's history in time order.
     sequential = False
+    #: The script checkpoints its fit in its directory and goes on from there
+    #: when started again: the directory is kept (:func:`side_runs`) until the
+    #: fit is scored, so an interrupted suite run resumes the same job.
+    resumable = False
+
+    def _directory(self, rows: str, job: dict):
+        """The run's directory: kept per job when resumable, else temporary."""
+        if not self.resumable:
+            return tempfile.TemporaryDirectory(prefix="sk-recsys-side-")
+        key = hashlib.sha256((json.dumps(job, sort_keys=True) + rows).encode())
+        name = f"{self.library_module}-{self.estimator}-{key.hexdigest()[:16]}"
+        work = side_runs() / name
+        work.mkdir(parents=True, exist_ok=True)
+        return contextlib.nullcontext(work)
 
     @classmethod
     def missing(cls) -> str | None:
@@ -529,34 +556,34 @@ class _SideEnvironment(_Adapter):
         if "time" in train:
             keys.insert(1, train["time"])
         train = train.iloc[np.lexsort(keys)]
-        with tempfile.TemporaryDirectory(prefix="sk-recsys-side-") as directory:
-            work = Path(directory)
-            pd.DataFrame(
-                {
-                    "user": train["user"].to_numpy(),
-                    "item": train["item"].to_numpy(),
-                    "value": train["value"].to_numpy(),
-                    "position": train.groupby("user").cumcount().to_numpy(),
-                }
-            ).to_csv(work / "train.csv", index=False)
-            job = {
-                "estimator": self.estimator,
-                "params": self.params,
-                "n_users": fold.n_users,
-                "n_items": fold.n_items,
-                "seed": self.seed,
-                "threads": 1,
+        rows = pd.DataFrame(
+            {
+                "user": train["user"].to_numpy(),
+                "item": train["item"].to_numpy(),
+                "value": train["value"].to_numpy(),
+                "position": train.groupby("user").cumcount().to_numpy(),
             }
+        ).to_csv(index=False)
+        job = {
+            "estimator": self.estimator,
+            "params": self.params,
+            "n_users": fold.n_users,
+            "n_items": fold.n_items,
+            "seed": self.seed,
+            "threads": 1,
+        }
+        with self._directory(rows, job) as work:
+            (work / "train.csv").write_text(rows)
             (work / "job.json").write_text(json.dumps(job))
             script = Path(__file__).resolve().with_name(self.script)
             done = subprocess.run(
-                [os.environ[self.variable], str(script), directory],
+                [os.environ[self.variable], str(script), str(work)],
                 # stderr streams through: a side run reports its progress
                 # (an hour-long fit is not silent); stdout is kept for errors.
                 stdout=subprocess.PIPE,
                 text=True,
                 env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
-                cwd=directory,
+                cwd=work,
             )
             if done.returncode:
                 sys.stderr.write(done.stdout[-4000:])
@@ -566,6 +593,8 @@ class _SideEnvironment(_Adapter):
                 )
             self.scores_ = np.load(work / "scores.npy")
             result = json.loads((work / "result.json").read_text())
+            if self.resumable:
+                shutil.rmtree(work)
         self.overhead_ = time.perf_counter() - start - result["fit_s"]
         return result.get("curve")
 
@@ -596,6 +625,9 @@ class RecBole(_SideEnvironment):
     variable = "SK_RECSYS_RECBOLE_PYTHON"
     script = "recbole_side.py"
     guide = "benchmarks/RECBOLE.md"
+    # Its sequential fits take hours on the larger sets (every prefix is a
+    # sample): they checkpoint every epoch and resume across suite runs.
+    resumable = True
 
     @property
     def sequential(self) -> bool:

@@ -36,11 +36,27 @@ Output: ``scores.npy`` (float32, ``n_users x n_items``) and ``result.json``
 (fit seconds of ``trainer.fit`` alone, and a curve: per epoch the training
 loss, validation MRR@10 and seconds, the epochs run, the best one, the mean
 epoch time and RecBole's training settings).
+
+Resuming: after every evaluated epoch the run writes ``saved/latest.pth``
+(the model, the optimizer, RecBole's early-stopping state, every random
+generator the training draws from, and the epochs so far with their fit
+seconds), replacing the previous one in one rename; the best epoch's
+weights are ``saved/best.pth``. Started again in the same directory, it
+goes on from the epoch after the latest and ends as the uninterrupted run
+would, to the bit (``tests/test_benchmark_suite.py``); its fit time is the
+sum over the processes, less the unfinished epoch a stopped process lost.
+A run whose training had finished goes straight to scoring. The suite keeps
+the directory of a RecBole fit between runs for this (``RecBole.resumable``).
+``$SK_RECSYS_SIDE_PAUSE_AFTER_EPOCHS`` makes a process stop after that many
+epochs of its own (exit status 75), as a session's end would: only the
+resume test sets it.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import random
 import sys
 import time
 from pathlib import Path
@@ -52,6 +68,48 @@ from recbole.config import Config
 from recbole.data import create_dataset, data_preparation
 from recbole.data.interaction import Interaction
 from recbole.utils import ModelType, get_model, get_trainer, init_seed
+
+#: Exit status of a process stopped by ``$SK_RECSYS_SIDE_PAUSE_AFTER_EPOCHS``.
+PAUSED = 75
+
+
+class _Paused(Exception):
+    """Raised by the epoch callback to stop a process after its epochs."""
+
+
+def _generators(train_data) -> dict:
+    """The state of every random generator an epoch of training draws from."""
+    # RecBole's samplers draw from numpy's legacy global generator.
+    states = {
+        "torch": torch.get_rng_state(),
+        "numpy": np.random.get_state(),  # noqa: NPY002
+        "python": random.getstate(),
+    }
+    if getattr(train_data, "generator", None) is not None:
+        states["loader"] = train_data.generator.get_state()
+    return states
+
+
+def _restore_generators(train_data, states: dict) -> None:
+    torch.set_rng_state(states["torch"])
+    np.random.set_state(states["numpy"])  # noqa: NPY002
+    random.setstate(states["python"])
+    if "loader" in states:
+        train_data.generator.set_state(states["loader"])
+
+
+def _resume(trainer, model, checkpoint: dict) -> None:
+    """What ``Trainer.resume_checkpoint`` restores, from a loaded checkpoint.
+
+    (RecBole's own reloads the file with torch's default ``weights_only``,
+    which refuses its pickled config under torch >= 2.6.)
+    """
+    trainer.start_epoch = checkpoint["epoch"] + 1
+    trainer.cur_step = checkpoint["cur_step"]
+    trainer.best_valid_score = checkpoint["best_valid_score"]
+    model.load_state_dict(checkpoint["state_dict"])
+    model.load_other_parameter(checkpoint.get("other_parameter"))
+    trainer.optimizer.load_state_dict(checkpoint["optimizer"])
 
 
 def main(directory: str) -> None:
@@ -110,8 +168,26 @@ def main(directory: str) -> None:
     model = get_model(config["model"])(config, train_data._dataset)
     trainer = get_trainer(config["MODEL_TYPE"], config["model"])(config, model)
 
-    epochs = []
-    last = [time.perf_counter()]
+    saved = work / "saved"
+    saved.mkdir(exist_ok=True)
+    latest, best_file = saved / "latest.pth", saved / "best.pth"
+    progress = {"epochs": [], "fit_s": 0.0, "finished": False}
+    if latest.exists():
+        checkpoint = torch.load(latest, weights_only=False)
+        _resume(trainer, model, checkpoint)
+        _restore_generators(train_data, checkpoint["generators"])
+        progress = checkpoint["progress"]
+        print(
+            f"recbole {job['estimator']}: resuming after epoch "
+            f"{checkpoint['epoch'] + 1} ({progress['fit_s']:.0f} s of fit so far)",
+            file=sys.stderr,
+            flush=True,
+        )
+    trainer.saved_model_file = str(best_file)
+    epochs = progress["epochs"]
+    pause = int(os.environ.get("SK_RECSYS_SIDE_PAUSE_AFTER_EPOCHS", 0))
+    start = time.perf_counter()
+    last = [start]
 
     def record(epoch, valid_score):
         now = time.perf_counter()
@@ -131,14 +207,44 @@ def main(directory: str) -> None:
             file=sys.stderr,
             flush=True,
         )
+        # RecBole stops after this call when the early stop fires or the
+        # epochs run out; a resumed run must not train past that.
+        stopped = trainer.cur_step > trainer.stopping_step
+        finished = stopped or epoch + 1 >= trainer.epochs
+        state = {
+            "config": config,
+            "epoch": epoch,
+            "cur_step": trainer.cur_step,
+            "best_valid_score": trainer.best_valid_score,
+            "state_dict": model.state_dict(),
+            "other_parameter": model.other_parameter(),
+            "optimizer": trainer.optimizer.state_dict(),
+            "generators": _generators(train_data),
+            "progress": {
+                "epochs": epochs,
+                "fit_s": progress["fit_s"] + now - start,
+                "finished": finished,
+            },
+        }
+        torch.save(state, saved / "latest.tmp", pickle_protocol=4)
+        os.replace(saved / "latest.tmp", latest)
+        if pause and len(epochs) - done_before >= pause and not finished:
+            raise _Paused
         return False  # never stops the run: RecBole's own early stopping does
 
-    start = time.perf_counter()
-    last[0] = start
-    trainer.fit(train_data, valid_data, verbose=False, saved=True, callback_fn=record)
-    fit_s = time.perf_counter() - start
+    done_before = len(epochs)
+    if progress["finished"]:
+        fit_s = progress["fit_s"]
+    else:
+        try:
+            trainer.fit(
+                train_data, valid_data, verbose=False, saved=True, callback_fn=record
+            )
+        except _Paused:
+            sys.exit(PAUSED)
+        fit_s = progress["fit_s"] + time.perf_counter() - start
     # The best epoch on validation, as RecBole's own test step would load it.
-    state = torch.load(trainer.saved_model_file, weights_only=False)
+    state = torch.load(best_file, weights_only=False)
     model.load_state_dict(state["state_dict"])
     model.eval()
 

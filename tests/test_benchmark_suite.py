@@ -19,6 +19,12 @@ suite = pytest.importorskip("benchmarks.suite")
 peers = pytest.importorskip("benchmarks.peers")
 
 
+@pytest.fixture(autouse=True)
+def _side_runs_in_tmp(monkeypatch, tmp_path):
+    # A resumable side run keeps its directory until scored: never in the repo.
+    monkeypatch.setenv("SK_RECSYS_SIDE_RUNS", str(tmp_path / "side-runs"))
+
+
 @pytest.fixture(scope="module")
 def fold():
     X, _ = make_interactions(150, 60, random_state=0, return_X_y=True)
@@ -203,18 +209,8 @@ SMALL_RECBOLE = {"epochs": 30, "learning_rate": 0.01, "hidden_size": 16, **SMALL
 SMALL_RECTOOLS = {"epochs": 30, "lr": 0.01, "n_factors": 16, "n_blocks": 1}
 
 
-@pytest.mark.parametrize(
-    ("library", "estimator", "params"),
-    [
-        _side("recbole", "SASRec", {**SMALL_RECBOLE, "n_layers": 1, "inner_size": 32}),
-        _side("recbole", "GRU4Rec", {**SMALL_RECBOLE, "embedding_size": 16}),
-        _side("rectools", "SASRecModel", {**SMALL_RECTOOLS, "session_max_len": 8}),
-    ],
-)
-def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, params):
-    # Users walk down a cycle of items (the time column says so; the rows
-    # are shuffled): only the order tells the next item (the one below the
-    # last) from the other unseen neighbour (the one above the first).
+def _cycles():
+    """Users walking down a cycle of items, the rows shuffled; a LOO fold."""
     rng = np.random.default_rng(0)
     n_users, n_items, length = 60, 40, 8
     starts = rng.integers(n_items, size=n_users)
@@ -227,7 +223,22 @@ def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, para
         }
     )
     frame = frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
-    fold = suite._encode(*suite._leave_last_out(frame), "leave-last-out")
+    return suite._encode(*suite._leave_last_out(frame), "leave-last-out")
+
+
+@pytest.mark.parametrize(
+    ("library", "estimator", "params"),
+    [
+        _side("recbole", "SASRec", {**SMALL_RECBOLE, "n_layers": 1, "inner_size": 32}),
+        _side("recbole", "GRU4Rec", {**SMALL_RECBOLE, "embedding_size": 16}),
+        _side("rectools", "SASRecModel", {**SMALL_RECTOOLS, "session_max_len": 8}),
+    ],
+)
+def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, params):
+    # Users walk down a cycle of items (the time column says so; the rows
+    # are shuffled): only the order tells the next item (the one below the
+    # last) from the other unseen neighbour (the one above the first).
+    fold = _cycles()
     adapter = peers.make(
         {"library": library, "estimator": estimator, "params": params}, "ranking"
     )
@@ -241,6 +252,40 @@ def test_a_sequential_peer_learns_the_order_it_is_given(library, estimator, para
     # Measured: 0.97 (RecBole SASRec), 1.0 (RecBole GRU4Rec), 0.98 (RecTools
     # SASRec); with the time column scrambled 0.27, 0.55 and 0.32.
     assert (top == test["item"].to_numpy()).mean() > 0.8
+
+
+@pytest.mark.skipif(
+    not os.environ.get("SK_RECSYS_RECBOLE_PYTHON"),
+    reason="recbole's side environment is not configured (SK_RECSYS_RECBOLE_PYTHON)",
+)
+def test_an_interrupted_recbole_fit_resumes_to_the_uninterrupted_model(
+    monkeypatch, tmp_path
+):
+    # A fit of hours outlives a working session: stopped after its 2nd and
+    # 4th epochs and run again, it must end where one process would have.
+    fold = _cycles()
+    params = {**SMALL_RECBOLE, "n_layers": 1, "inner_size": 32, "epochs": 6}
+    model = {"library": "recbole", "estimator": "SASRec", "params": params}
+    users = np.arange(fold.n_users)
+    whole = peers.make(model, "ranking")
+    whole_curve = whole.fit(fold)
+
+    runs = tmp_path / "resumed"
+    monkeypatch.setenv("SK_RECSYS_SIDE_RUNS", str(runs))
+    monkeypatch.setenv("SK_RECSYS_SIDE_PAUSE_AFTER_EPOCHS", "2")
+    resumed = peers.make(model, "ranking")
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="exit 75"):
+            resumed.fit(fold)
+    (kept,) = runs.iterdir()
+    assert (kept / "saved" / "latest.pth").exists()
+    assert not (kept / "scores.npy").exists()
+    curve = resumed.fit(fold)
+    assert curve["epoch"] == whole_curve["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert curve["train_loss"] == whole_curve["train_loss"]
+    assert curve["valid_mrr@10"] == whole_curve["valid_mrr@10"]
+    np.testing.assert_array_equal(resumed.score_users(users), whole.score_users(users))
+    assert not any(runs.iterdir())  # the kept directory goes once scored
 
 
 def _four_groups():
