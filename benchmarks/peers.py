@@ -505,15 +505,18 @@ class _SideEnvironment(_Adapter):
     #: fit is scored, so an interrupted suite run resumes the same job.
     resumable = False
 
+    @contextlib.contextmanager
     def _directory(self, rows: str, job: dict):
-        """The run's directory: kept per job when resumable, else temporary."""
+        """The run's directory (a Path): kept per job when resumable, else temporary."""
         if not self.resumable:
-            return tempfile.TemporaryDirectory(prefix="sk-recsys-side-")
+            with tempfile.TemporaryDirectory(prefix="sk-recsys-side-") as directory:
+                yield Path(directory)
+            return
         key = hashlib.sha256((json.dumps(job, sort_keys=True) + rows).encode())
         name = f"{self.library_module}-{self.estimator}-{key.hexdigest()[:16]}"
         work = side_runs() / name
         work.mkdir(parents=True, exist_ok=True)
-        return contextlib.nullcontext(work)
+        yield work
 
     @classmethod
     def missing(cls) -> str | None:

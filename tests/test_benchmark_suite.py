@@ -6,6 +6,7 @@ scikit-learn, and its configuration must be runnable as written.
 """
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -193,6 +194,17 @@ def test_a_side_environment_says_why_it_cannot_run(library, monkeypatch, tmp_pat
     assert variable in peers.missing(model)
     monkeypatch.setenv(variable, str(tmp_path / "absent" / "python"))
     assert "does not exist" in peers.missing(model)
+
+
+def test_a_side_run_directory_is_a_path_kept_only_when_resumable():
+    # Every side adapter writes its files into the directory as a Path (the
+    # LensKit and RecTools runs broke when a temporary one came back a str).
+    for library, kept in (("lenskit", False), ("recbole", True)):
+        adapter = peers.make({"library": library, "estimator": "X"}, "ranking")
+        with adapter._directory("user,item\n", {"estimator": "X"}) as work:
+            assert isinstance(work, Path) and work.is_dir()
+            (work / "probe").write_text("")
+        assert work.exists() == kept
 
 
 def _side(library, estimator, params):
