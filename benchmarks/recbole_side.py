@@ -185,6 +185,7 @@ def main(directory: str) -> None:
         )
     trainer.saved_model_file = str(best_file)
     epochs = progress["epochs"]
+    done_before = len(epochs)  # this process pauses after `pause` of its own
     pause = int(os.environ.get("SK_RECSYS_SIDE_PAUSE_AFTER_EPOCHS", 0))
     start = time.perf_counter()
     last = [start]
@@ -232,7 +233,6 @@ def main(directory: str) -> None:
             raise _Paused
         return False  # never stops the run: RecBole's own early stopping does
 
-    done_before = len(epochs)
     if progress["finished"]:
         fit_s = progress["fit_s"]
     else:
