@@ -116,9 +116,18 @@ def dataset_table(results: list[dict]) -> str:
 
 
 def _where(result) -> str:
-    """The row's machine, and its torch threads where they are not the one."""
+    """The row's machine, its torch threads where not one, and whether shared.
+
+    A fit during which other processes kept half a core or more busy
+    (:class:`benchmarks._common.Stopwatch`) says so: its time is not one
+    of the machine alone.
+    """
     threads = result["machine"].get("torch_threads", 1)
-    return result["machine_key"] + ("" if threads == 1 else f", {threads} threads")
+    where = result["machine_key"] + ("" if threads == 1 else f", {threads} threads")
+    others = result["mean"].get("others_busy_cores")
+    if others is not None and others >= 0.5:
+        where += f", shared: {others:.1f} other cores busy"
+    return where
 
 
 def suite_section(results, skips) -> str:

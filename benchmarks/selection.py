@@ -115,9 +115,9 @@ def measure(model_name, params, X_train, X_valid, every) -> dict:
     if neural:
         curve = ValidationCurve(X_valid, every)
         model.set_params(callbacks=[curve], verbose=0)
-    start = time.perf_counter()
-    model.fit(X_train)
-    fit_s = time.perf_counter() - start
+    with _common.Stopwatch() as watch:
+        model.fit(X_train)
+    fit_s = watch.seconds
     if not neural:
         values = _scores(model, X_valid)
         print(f"    valid ndcg@10 {values['ndcg@10']:.4f} fit {fit_s:.1f} s")
@@ -128,6 +128,7 @@ def measure(model_name, params, X_train, X_valid, every) -> dict:
             "best_hit_rate@10": values["hit_rate@10"],
             "fit_s": fit_s,
             "mean_epoch_s": None,
+            "others_busy_cores": watch.others_busy_cores,
         }
     best = max(curve.points_, key=lambda p: p["ndcg@10"])
     return {
@@ -137,6 +138,7 @@ def measure(model_name, params, X_train, X_valid, every) -> dict:
         "best_hit_rate@10": best["hit_rate@10"],
         "fit_s": fit_s - curve.scoring_s_,
         "mean_epoch_s": float(np.mean(curve.epoch_s_)),
+        "others_busy_cores": watch.others_busy_cores,
     }
 
 

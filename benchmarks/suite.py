@@ -344,21 +344,24 @@ def fit_and_score(
 ):
     """Fit one model entry on a fold and score it with our metric code.
 
-    Returns ``(metrics, fit seconds, scoring seconds, adapter, curve)``;
-    the fit time leaves out the suite's own work inside ``fit`` (learning
-    curves, a side environment's start-up), and ``per_user`` is passed to
+    Returns ``(metrics, fit seconds, scoring seconds, adapter, curve,
+    others_busy_cores)``; the fit time leaves out the suite's own work
+    inside ``fit`` (learning curves, a side environment's start-up), the
+    last item is how many cores other processes kept busy during the fit
+    (:class:`benchmarks._common.Stopwatch`), and ``per_user`` is passed to
     :func:`evaluate_ranking`.
     """
     adapter = peers.make(model, protocol, seed=seed)
-    start = time.perf_counter()
-    curve = adapter.fit(fold, learning_curve=learning_curve)
-    fit_s = time.perf_counter() - start - adapter.overhead_s_()
+    with _common.Stopwatch() as fit_watch:
+        curve = adapter.fit(fold, learning_curve=learning_curve)
+    fit_s = fit_watch.seconds - adapter.overhead_s_()
     start = time.perf_counter()
     if protocol == "ranking":
         values = evaluate_ranking(adapter.score_users, fold, per_user=per_user)
     else:
         values = evaluate_rating(adapter.predict_pairs, fold)
-    return values, fit_s, time.perf_counter() - start, adapter, curve
+    eval_s = time.perf_counter() - start
+    return values, fit_s, eval_s, adapter, curve, fit_watch.others_busy_cores
 
 
 def run_pair(
@@ -369,10 +372,18 @@ def run_pair(
     per_fold = []
     curves = []
     for fold in folds:
-        values, fit_s, eval_s, adapter, curve = fit_and_score(
+        values, fit_s, eval_s, adapter, curve, others = fit_and_score(
             model, fold, protocol, learning_curve=learning_curve
         )
-        per_fold.append({"fold": fold.name, **values, "fit_s": fit_s, "eval_s": eval_s})
+        per_fold.append(
+            {
+                "fold": fold.name,
+                **values,
+                "fit_s": fit_s,
+                "eval_s": eval_s,
+                "others_busy_cores": others,
+            }
+        )
         if curve:
             curves.append({"fold": fold.name, **curve})
         print(
@@ -385,7 +396,7 @@ def run_pair(
         )
     metric_names = RANKING_METRICS if protocol == "ranking" else RATING_METRICS
     mean = {}
-    for key in (*metric_names, "fit_s", "eval_s"):
+    for key in (*metric_names, "fit_s", "eval_s", "others_busy_cores"):
         values = [row[key] for row in per_fold if row.get(key) is not None]
         mean[key] = float(np.mean(values)) if len(values) == len(per_fold) else None
     return {

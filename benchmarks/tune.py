@@ -299,12 +299,12 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
             trial, params = None, grid[number]
         error = None
         try:
-            values, fit_s, *_ = suite.fit_and_score(
+            values, fit_s, _, _, _, others = suite.fit_and_score(
                 _entry_with(model, params), valid, protocol
             )
             value = values[metric]
         except Exception as exc:  # a setting that fails is a failed trial
-            value, fit_s, values = None, None, {}
+            value, fit_s, values, others = None, None, {}, None
             error = f"{type(exc).__name__}: {exc}"
         if study is not None:
             if _finite(value):
@@ -318,6 +318,7 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
                 "value": value,
                 "valid": values,
                 "fit_s": fit_s,
+                "others_busy_cores": others,
                 "error": error,
             }
         )
@@ -347,7 +348,7 @@ def test(model, folds, protocol, params, seeds, name=""):
     library = None
     for seed in seeds:
         for fold in folds:
-            values, fit_s, _, adapter, _ = suite.fit_and_score(
+            values, fit_s, _, adapter, _, others = suite.fit_and_score(
                 entry, fold, protocol, seed=seed, per_user=True
             )
             library = adapter.library
@@ -358,6 +359,7 @@ def test(model, folds, protocol, params, seeds, name=""):
                     "fold": fold.name,
                     **values,
                     "fit_s": fit_s,
+                    "others_busy_cores": others,
                     "per_user": per_user,
                 }
             )
