@@ -58,9 +58,9 @@ class Stopwatch:
     """Wall seconds of a block, and how many cores other processes kept busy.
 
     A timing is only comparable with another if the machine was not shared
-    in between: on the 2-core AMD EPYC of these benchmarks a second
-    memory-heavy process slowed a SASRec epoch 2.2x, though a plain matrix
-    product ran at full speed beside another. ``others_busy_cores`` is the
+    in between: on the 2-core AMD EPYC of these benchmarks a second busy
+    process once slowed a SASRec epoch 2.2x, though a plain matrix product
+    ran at full speed beside another. ``others_busy_cores`` is the
     mean number of cores that processes other than this one and its
     (waited-for) children used during the block: about 0 when it ran alone,
     about 1 beside one other busy process; ``None`` where ``/proc/stat`` is

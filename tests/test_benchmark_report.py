@@ -1,11 +1,15 @@
 """The results page shows each model once, at its current setting, legibly."""
 
 import itertools
+import subprocess
+import sys
+import time
 
 import pytest
 
 report = pytest.importorskip("benchmarks.report")
 suite = pytest.importorskip("benchmarks.suite")
+_common = pytest.importorskip("benchmarks._common")
 
 DATASET = {"source": "synthetic", "protocol": "ranking"}
 
@@ -149,7 +153,6 @@ def test_a_row_timed_on_a_shared_machine_says_so():
 
 
 def test_the_stopwatch_counts_other_processes_and_not_its_own(monkeypatch):
-    _common = pytest.importorskip("benchmarks._common")
     # The machine's busy CPU seconds rise by 5 over 2 s of wall time, 3 of
     # them this process's own (or its waited-for children's): the other
     # processes kept 1 core busy.
@@ -166,11 +169,6 @@ def test_the_stopwatch_counts_other_processes_and_not_its_own(monkeypatch):
 
 
 def test_the_stopwatch_sees_a_busy_process_beside_it():
-    import subprocess
-    import sys
-    import time
-
-    _common = pytest.importorskip("benchmarks._common")
     if _common._busy_cpu_s() is None:
         pytest.skip("no /proc/stat on this system")
     spin = "import time\nend = time.time() + 30\nwhile time.time() < end: pass"
