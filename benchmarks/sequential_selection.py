@@ -8,13 +8,13 @@ the full sequence); the test item is never read. Every configuration of
 epochs, and its validation NDCG@10 (our scorer: full catalog, training
 items excluded) is recorded every ``--every`` epochs. The best
 (configuration, number of epochs) per model is the one the suite's
-``sasrec`` / ``gru4rec`` entries use (``tuned = "sequential_selection"``).
+``sasrec`` / ``gru4rec`` / ``hstu`` entries use (``tuned = "sequential_selection"``).
 Results go to ``results/sequential_selection_<dataset>.json``; a rerun
 skips the configurations already measured on this machine (see
 :mod:`benchmarks.selection`).
 
 Run: ``python -m benchmarks.sequential_selection --datasets ml100k-loo
-[--models sasrec gru4rec] [--max-epochs 100] [--every 5] [--first N]
+[--models sasrec gru4rec hstu] [--max-epochs 100] [--every 5] [--first N]
 [--configs I ...]``.
 """
 
@@ -39,6 +39,11 @@ GRIDS = {
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
         {"loss": "softmax", "n_negatives": 256},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5, "n_factors": 128},
+    ],
+    "hstu": [
+        {"loss": "softmax", "n_negatives": None},
+        {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
+        {"loss": "softmax", "n_negatives": None, "lr": 0.003},
     ],
     "gru4rec": [
         {"loss": "softmax", "n_negatives": None},

@@ -3,7 +3,8 @@
 Models whose score is an inner product of a user vector and an item vector
 (:class:`~sk_recsys.models.MatrixFactorization`,
 :class:`~sk_recsys.models.ImplicitALS`, :class:`~sk_recsys.models.BayesianMF`,
-:class:`~sk_recsys.models.SASRec`, :class:`~sk_recsys.models.GRU4Rec`) can
+:class:`~sk_recsys.models.SASRec`, :class:`~sk_recsys.models.GRU4Rec`,
+:class:`~sk_recsys.models.HSTU`) can
 answer ``recommend(users, k, index=ItemIndex().fit(model))`` from an
 inverted-file index of their item vectors instead of a matrix product with
 the whole catalog. Exact scoring stays the default.
@@ -236,6 +237,6 @@ def _item_vectors(model) -> np.ndarray:
         raise ValueError(
             f"{type(model).__name__} does not score by inner products of user "
             "and item vectors; an ItemIndex serves MatrixFactorization, "
-            "ImplicitALS, BayesianMF, SASRec and GRU4Rec."
+            "ImplicitALS, BayesianMF and the sequential models (SASRec, GRU4Rec, HSTU)."
         )
     return np.asarray(vectors.detach().cpu() if torch.is_tensor(vectors) else vectors)

@@ -177,7 +177,7 @@ def test_recommend_to_parquet_from_a_cuda_model(tmp_path):
     np.testing.assert_allclose(table["score"], scores.ravel(), rtol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["sasrec", "gru4rec"])
+@pytest.mark.parametrize("name", ["sasrec", "gru4rec", "hstu"])
 def test_sequential_models_train_and_serve_sessions_on_cuda(name):
     from sk_recsys import get_model
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from sk_recsys.datasets import make_interactions
-from sk_recsys.models import EASE, ImplicitALS, MatrixFactorization, SASRec
+from sk_recsys.models import EASE, HSTU, ImplicitALS, MatrixFactorization, SASRec
 
 pytest.importorskip("faiss")
 
@@ -36,6 +36,7 @@ MODELS = {
     "ials": lambda: ImplicitALS(n_factors=16, random_state=0),
     "mf": lambda: MatrixFactorization(loss="bpr", max_epochs=3, random_state=0),
     "sasrec": lambda: SASRec(max_epochs=2, random_state=0),
+    "hstu": lambda: HSTU(max_epochs=2, random_state=0),
 }
 
 

@@ -1,4 +1,4 @@
-"""The sequence-aware models (SASRec, GRU4Rec) and the sequence contract."""
+"""The sequence-aware models (SASRec, GRU4Rec, HSTU) and the sequence contract."""
 
 import numpy as np
 import pandas as pd
@@ -10,10 +10,16 @@ import sk_recsys
 from sk_recsys.data import build_sequences, extend_tails, padded_tails
 from sk_recsys.metrics import get_scorer
 from sk_recsys.model_selection import LeaveLastOut, UserHoldout
-from sk_recsys.models import GRU4Rec, SASRec
-from sk_recsys.nn import GeneralizedBCELoss, GRU4RecModule, SASRecModule, ScoredBatch
+from sk_recsys.models import HSTU, GRU4Rec, SASRec
+from sk_recsys.nn import (
+    GeneralizedBCELoss,
+    GRU4RecModule,
+    HSTUModule,
+    SASRecModule,
+    ScoredBatch,
+)
 
-MODELS = [SASRec, GRU4Rec]
+MODELS = [SASRec, GRU4Rec, HSTU]
 # Small and quick, yet enough epochs to learn "the next item is one more".
 FAST = {"n_factors": 32, "max_len": 8, "max_epochs": 60, "lr": 0.01}
 NEW = 10**6  # a user id unseen in training
@@ -144,9 +150,10 @@ def test_bad_input_gets_a_clear_error(data, params, X_change, message):
         SASRec(**params).fit(X)
 
 
-def test_sasrec_n_factors_must_split_into_heads(data):
+@pytest.mark.parametrize("Model", [SASRec, HSTU])
+def test_n_factors_must_split_into_heads(data, Model):
     with pytest.raises(ValueError, match="multiple of n_heads"):
-        SASRec(n_factors=10, n_heads=3).fit(data)
+        Model(n_factors=10, n_heads=3).fit(data)
 
 
 def test_partial_fit_appends_rows_to_the_sequences(data):
@@ -233,8 +240,9 @@ def test_save_and_load_keep_the_sequences(model, data, tmp_path):
     [
         SASRecModule(n_items=10, n_factors=8, max_len=6, n_heads=2),
         GRU4RecModule(n_items=10, n_factors=8, n_layers=2),
+        HSTUModule(n_items=10, n_factors=8, max_len=6, n_heads=2),
     ],
-    ids=["sasrec", "gru4rec"],
+    ids=["sasrec", "gru4rec", "hstu"],
 )
 def test_padding_never_reaches_a_real_position(module):
     module.eval()
@@ -251,8 +259,9 @@ def test_padding_never_reaches_a_real_position(module):
     assert torch.equal(hidden[:, :3], torch.zeros_like(hidden[:, :3]))
 
 
-def test_sasrec_attention_is_causal():
-    module = SASRecModule(n_items=10, n_factors=8, max_len=4).eval()
+@pytest.mark.parametrize("Module", [SASRecModule, HSTUModule])
+def test_attention_is_causal(Module):
+    module = Module(n_items=10, n_factors=8, max_len=4).eval()
     with torch.no_grad():
         a = module(torch.tensor([[1, 2, 3, 4]]))
         b = module(torch.tensor([[1, 2, 3, 9]]))

@@ -8,6 +8,7 @@ from .content import ContentRecommender
 from .dmf import DeepMF
 from .ease import EASE
 from .gru4rec import GRU4Rec
+from .hstu import HSTU
 from .hybrid import HybridRecommender
 from .ials import ImplicitALS
 from .knn import ItemKNN, UserKNN
@@ -23,6 +24,7 @@ from .slim import SLIM
 
 __all__ = [
     "EASE",
+    "HSTU",
     "SLIM",
     "BayesianMF",
     "ContentRecommender",

@@ -14,6 +14,7 @@ from ._content_models import ContentModule, HybridModule, MultiTaskModule
 from ._dmf import DeepMFModule, gather_rows
 from ._fold_in import fold_in, history_contributions
 from ._gru4rec import GRU4RecModule
+from ._hstu import HSTUModule
 from ._lightgcn import LightGCNModule, normalized_adjacency
 from ._losses import (
     BPRLoss,
@@ -43,6 +44,7 @@ __all__ = [
     "FullSoftmaxLoss",
     "GRU4RecModule",
     "GeneralizedBCELoss",
+    "HSTUModule",
     "HybridModule",
     "ImageCNN",
     "LightGCNModule",

@@ -33,6 +33,7 @@ _BUILTINS = {
     "multitask": "sk_recsys.models.multitask:MultiTaskRecommender",
     "sasrec": "sk_recsys.models.sasrec:SASRec",
     "gru4rec": "sk_recsys.models.gru4rec:GRU4Rec",
+    "hstu": "sk_recsys.models.hstu:HSTU",
     "multvae": "sk_recsys.models.multvae:MultVAE",
     "lightgcn": "sk_recsys.models.lightgcn:LightGCN",
     "ials": "sk_recsys.models.ials:ImplicitALS",
