@@ -32,7 +32,7 @@ from ._losses import (
 from ._mf import MatrixFactorizationModule
 from ._multvae import MultVAELoss, MultVAEModule
 from ._neumf import NeuMFModule
-from ._sasrec import SASRecModule, SequenceModule
+from ._sasrec import PositionalSequenceModule, SASRecModule, SequenceModule
 from ._variational import VariationalMF
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "MultiTaskModule",
     "NeuMFModule",
     "NormalizedCrossEntropyLoss",
+    "PositionalSequenceModule",
     "RatingMSELoss",
     "SASRecModule",
     "SampledBCELoss",

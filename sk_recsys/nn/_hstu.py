@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._sasrec import SequenceModule
+from ._sasrec import PositionalSequenceModule
 
 __all__ = ["HSTUModule"]
 
@@ -57,7 +55,7 @@ class _TransductionUnit(nn.Module):
         return x + self.out(self.dropout(gated))
 
 
-class HSTUModule(SequenceModule):
+class HSTUModule(PositionalSequenceModule):
     """Hierarchical Sequential Transduction Units (Zhai et al., ICML 2024).
 
     Item embeddings (scaled by ``sqrt(n_factors)``) plus learned position
@@ -113,44 +111,19 @@ class HSTUModule(SequenceModule):
         dropout=0.2,
         temperature=0.05,
     ):
-        super().__init__()
-        if n_factors % n_heads:
-            raise ValueError(
-                f"n_factors={n_factors} must be a multiple of n_heads={n_heads}: "
-                "each head gets n_factors // n_heads dimensions."
-            )
-        self.n_items = int(n_items)
-        self.max_len = int(max_len)
+        super().__init__(n_items, n_factors, max_len, n_heads, dropout)
         self.temperature = float(temperature)
-        self.scale = math.sqrt(n_factors)
-        self.item_embedding = nn.Embedding(n_items + 1, n_factors, padding_idx=n_items)
-        self.position_embedding = nn.Embedding(max_len, n_factors)
-        nn.init.normal_(self.item_embedding.weight, std=n_factors**-0.5)
-        nn.init.normal_(self.position_embedding.weight, std=n_factors**-0.5)
-        with torch.no_grad():
-            self.item_embedding.weight[n_items].zero_()
-        self.dropout = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
             _TransductionUnit(n_factors, n_heads, max_len, dropout)
             for _ in range(n_blocks)
         )
 
-    def embed(self, sequences):
-        return self.item_embedding(sequences) * self.scale
-
     def encode(self, embedded, padding):
-        length = embedded.shape[1]
-        if length > self.max_len:
-            raise ValueError(
-                f"sequences of length {length} exceed max_len={self.max_len}."
-            )
-        keep = ~padding[..., None]
-        x = self.dropout(embedded + self.position_embedding.weight[-length:]) * keep
-        causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+        x, keep, causal = self._inputs(embedded, padding)
         allowed = (causal & ~padding[:, None, :])[:, None].to(x.dtype)
         for block in self.blocks:
             x = block(x, allowed) * keep
         return F.normalize(x, dim=-1) / self.temperature
 
     def item_vectors(self):
-        return F.normalize(self.item_embedding.weight[: self.n_items], dim=-1)
+        return F.normalize(super().item_vectors(), dim=-1)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-__all__ = ["SASRecModule", "SequenceModule"]
+__all__ = ["PositionalSequenceModule", "SASRecModule", "SequenceModule"]
 
 
 class SequenceModule(nn.Module):
@@ -93,7 +93,54 @@ class _Block(nn.Module):
         return x + self.dropout(self.mlp(self.mlp_norm(x)))
 
 
-class SASRecModule(SequenceModule):
+class PositionalSequenceModule(SequenceModule):
+    """Item embeddings plus learned positions: the input of attention encoders.
+
+    Item embeddings (scaled by ``sqrt(n_factors)``, the padding row zero)
+    plus position embeddings counted from the end of the sequence, so that
+    the latest item always has the last position. :meth:`_inputs` gives the
+    dropped-out, padding-zeroed input, the mask of real positions and the
+    causal mask; a subclass adds its blocks and ``encode``.
+    """
+
+    def __init__(self, n_items, n_factors, max_len, n_heads, dropout):
+        super().__init__()
+        if n_factors % n_heads:
+            raise ValueError(
+                f"n_factors={n_factors} must be a multiple of n_heads={n_heads}: "
+                "each head gets n_factors // n_heads dimensions."
+            )
+        self.n_items = int(n_items)
+        self.max_len = int(max_len)
+        self.scale = math.sqrt(n_factors)
+        self.item_embedding = nn.Embedding(n_items + 1, n_factors, padding_idx=n_items)
+        self.position_embedding = nn.Embedding(max_len, n_factors)
+        nn.init.normal_(self.item_embedding.weight, std=n_factors**-0.5)
+        nn.init.normal_(self.position_embedding.weight, std=n_factors**-0.5)
+        with torch.no_grad():
+            self.item_embedding.weight[n_items].zero_()
+        self.dropout = nn.Dropout(dropout)
+
+    def embed(self, sequences):
+        return self.item_embedding(sequences) * self.scale
+
+    def _inputs(self, embedded, padding):
+        """The blocks' input ``x``, ``keep`` (real positions) and the causal mask."""
+        length = embedded.shape[1]
+        if length > self.max_len:
+            raise ValueError(
+                f"sequences of length {length} exceed max_len={self.max_len}."
+            )
+        keep = ~padding[..., None]
+        x = self.dropout(embedded + self.position_embedding.weight[-length:]) * keep
+        causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+        return x, keep, causal
+
+    def item_vectors(self):
+        return self.item_embedding.weight[: self.n_items]
+
+
+class SASRecModule(PositionalSequenceModule):
     """Self-attentive sequential recommendation (Kang & McAuley, ICDM 2018).
 
     Item embeddings (scaled by ``sqrt(n_factors)``) plus learned position
@@ -133,39 +180,15 @@ class SASRecModule(SequenceModule):
     def __init__(
         self, n_items, n_factors=64, max_len=50, n_blocks=2, n_heads=1, dropout=0.2
     ):
-        super().__init__()
-        if n_factors % n_heads:
-            raise ValueError(
-                f"n_factors={n_factors} must be a multiple of n_heads={n_heads}: "
-                "each head gets n_factors // n_heads dimensions."
-            )
-        self.n_items = int(n_items)
-        self.max_len = int(max_len)
-        self.scale = math.sqrt(n_factors)
-        self.item_embedding = nn.Embedding(n_items + 1, n_factors, padding_idx=n_items)
-        self.position_embedding = nn.Embedding(max_len, n_factors)
-        nn.init.normal_(self.item_embedding.weight, std=n_factors**-0.5)
-        nn.init.normal_(self.position_embedding.weight, std=n_factors**-0.5)
-        with torch.no_grad():
-            self.item_embedding.weight[n_items].zero_()
-        self.dropout = nn.Dropout(dropout)
+        super().__init__(n_items, n_factors, max_len, n_heads, dropout)
         self.blocks = nn.ModuleList(
             _Block(n_factors, n_heads, dropout) for _ in range(n_blocks)
         )
         self.norm = _LayerNorm(n_factors, eps=1e-8)
 
-    def embed(self, sequences):
-        return self.item_embedding(sequences) * self.scale
-
     def encode(self, embedded, padding):
-        length = embedded.shape[1]
-        if length > self.max_len:
-            raise ValueError(
-                f"sequences of length {length} exceed max_len={self.max_len}."
-            )
-        keep = ~padding[..., None]
-        x = self.dropout(embedded + self.position_embedding.weight[-length:]) * keep
-        causal = torch.ones(length, length, dtype=torch.bool, device=x.device).tril()
+        x, keep, causal = self._inputs(embedded, padding)
+        length = x.shape[1]
         # A query sees earlier real items and itself (a padded query then has
         # one key, not none: no NaN, and its output is zeroed anyway).
         allowed = (causal & ~padding[:, None, :]) | torch.eye(
@@ -175,6 +198,3 @@ class SASRecModule(SequenceModule):
         for block in self.blocks:
             x = block(x, allowed) * keep
         return self.norm(x)
-
-    def item_vectors(self):
-        return self.item_embedding.weight[: self.n_items]
