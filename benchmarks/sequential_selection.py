@@ -44,6 +44,7 @@ GRIDS = {
         {"loss": "softmax", "n_negatives": None},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
         {"loss": "softmax", "n_negatives": None, "lr": 0.003},
+        {"loss": "softmax", "n_negatives": None, "lr": 0.003, "n_blocks": 4},
     ],
     "gru4rec": [
         {"loss": "softmax", "n_negatives": None},
