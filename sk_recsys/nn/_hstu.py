@@ -33,7 +33,10 @@ class _TransductionUnit(nn.Module):
         nn.init.zeros_(self.out.bias)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, x: torch.Tensor, allowed: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, allowed: torch.Tensor, distance: torch.Tensor
+    ) -> torch.Tensor:
+        """``allowed``: causal mask of real keys; ``distance``: ``i - j`` (>= 0)."""
         batch, length, width = x.shape
         heads = self.n_heads
         u, v, q, k = F.silu(self.uvqk(F.layer_norm(x, (width,), eps=1e-6))).chunk(
@@ -44,8 +47,6 @@ class _TransductionUnit(nn.Module):
             return t.reshape(batch, length, heads, width // heads).transpose(1, 2)
 
         q, k, v = split(q), split(k), split(v)
-        back = torch.arange(length, device=x.device)
-        distance = (back[:, None] - back[None, :]).clamp(min=0)
         logits = q @ k.transpose(-1, -2) + self.position_bias[distance]
         # Divided by max_len, not by the batch's length: a window's output
         # must not depend on how much padding its batch added.
@@ -121,8 +122,12 @@ class HSTUModule(PositionalSequenceModule):
     def encode(self, embedded, padding):
         x, keep, causal = self._inputs(embedded, padding)
         allowed = (causal & ~padding[:, None, :])[:, None].to(x.dtype)
+        # How far back each key is from each query, the index of the blocks'
+        # relative-position biases (clamped: later keys are masked anyway).
+        back = torch.arange(x.shape[1], device=x.device)
+        distance = (back[:, None] - back[None, :]).clamp(min=0)
         for block in self.blocks:
-            x = block(x, allowed) * keep
+            x = block(x, allowed, distance) * keep
         return F.normalize(x, dim=-1) / self.temperature
 
     def item_vectors(self):
