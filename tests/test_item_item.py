@@ -265,17 +265,24 @@ def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
     # catalog and torch's sparse-by-dense product on a dense one (by column
     # slices of the right factor on a large one); which one runs must not
     # change the fitted weights.
+    # RP3Beta's compiled kernel (when numba is installed) must agree too.
     import sk_recsys.models as models
-    from sk_recsys.models import knn
+    from sk_recsys.models import _kernels, knn
 
     rng = np.random.default_rng(0)
     X = np.column_stack([rng.integers(0, 60, 900), rng.integers(0, 80, 900)])
     fitted = []
+    compiled = _kernels.AVAILABLE
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
     # always sparse; always dense, in one slice; dense, in slices of 3 columns
     for cost, cells in ((0, knn._CHUNK_CELLS), (10**9, knn._CHUNK_CELLS), (10**9, 200)):
         monkeypatch.setattr(knn, "_SPARSE_OP_COST", cost)
         monkeypatch.setattr(knn, "_CHUNK_CELLS", cells)
         fitted.append(getattr(models, model)(n_neighbors=10).fit(X))
+    if model == "RP3Beta" and compiled:
+        monkeypatch.setattr(_kernels, "AVAILABLE", True)
+        fitted.append(models.RP3Beta(n_neighbors=10).fit(X))
+        assert fitted[-1].coef_.has_sorted_indices
     weights = [getattr(m, "coef_", None) for m in fitted]
     if weights[0] is None:
         weights = [m.similarity_ for m in fitted]
@@ -285,3 +292,98 @@ def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
         assert abs(sparse - dense).max() < 1e-6
         # same neighbours: the weights differ by float rounding only
         assert ((sparse != 0) != (dense != 0)).nnz == 0
+
+
+# ------------------------------------------------------- compiled kernels
+
+
+def _tied_matrix(rng, shape, density, low):
+    # small integers: exact float sums, so many exact ties to break
+    matrix = sp.random(*shape, density=density, format="csr", random_state=rng)
+    matrix.data = rng.integers(low, 4, matrix.nnz).astype(np.float32)
+    return matrix
+
+
+def _expected_top_k(dense, k, own=None):
+    """Each row's k largest positive cells, ties to the lower columns."""
+    kept = np.zeros_like(dense)
+    for i, row in enumerate(dense):
+        row = row.copy()
+        if own is not None and own[i] >= 0:
+            row[own[i]] = 0
+        order = np.lexsort((np.arange(len(row)), -row))[:k]
+        chosen = order[row[order] > 0]
+        kept[i, chosen] = row[chosen]
+    return kept
+
+
+@pytest.mark.parametrize("block_slots", [1 << 23, 7])
+def test_compiled_product_top_k_keeps_each_rows_largest_entries(
+    monkeypatch, block_slots
+):
+    from sk_recsys.models import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    # block_slots=7: a few rows a block, so the blocks' seams are crossed
+    monkeypatch.setattr(_kernels, "_BLOCK_SLOTS", block_slots)
+    rng = np.random.default_rng(0)
+    for _ in range(15):
+        n_rows, n_inner, n_cols = rng.integers(1, 40, 3)
+        left = _tied_matrix(rng, (n_rows, n_inner), rng.uniform(0.05, 0.7), -1)
+        right = _tied_matrix(rng, (n_inner, n_cols), rng.uniform(0.05, 0.7), 1)
+        k = int(rng.integers(1, 10))
+        own = rng.integers(-1, n_cols, n_rows)
+        kept = _kernels.product_top_k(left, right, k, exclude=own)
+        expected = _expected_top_k((left @ right).toarray(), k, own)
+        np.testing.assert_array_equal(kept.toarray(), expected)
+        assert kept.dtype == np.float32 and kept.shape == (n_rows, n_cols)
+
+
+def test_compiled_top_k_columns_is_the_transposed_row_ranking():
+    from sk_recsys.models import _kernels
+    from sk_recsys.models.knn import top_k_sparse_rows
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(1)
+    for _ in range(15):
+        shape = tuple(rng.integers(1, 40, 2))
+        matrix = _tied_matrix(rng, shape, rng.uniform(0.05, 0.8), -2)
+        k = int(rng.integers(1, 8))
+        kept = _kernels.top_k_columns(matrix, k)
+        np.testing.assert_array_equal(
+            kept.toarray(), top_k_sparse_rows(matrix.T, k).T.toarray()
+        )
+        np.testing.assert_array_equal(
+            kept.toarray(), _expected_top_k(matrix.toarray().T, k).T
+        )
+
+
+def test_compiled_kernels_follow_torch_threads():
+    import torch
+
+    from sk_recsys.models import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    rng = np.random.default_rng(2)
+    left = _tied_matrix(rng, (200, 50), 0.2, 1)
+    right = _tied_matrix(rng, (50, 300), 0.2, 1)
+    previous = torch.get_num_threads()
+    results = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            results.append(_kernels.product_top_k(left, right, 5))
+    finally:
+        torch.set_num_threads(previous)
+    assert (results[0] != results[1]).nnz == 0
+
+
+def test_compiled_kernels_say_what_to_install(monkeypatch):
+    from sk_recsys.models import _kernels
+
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    with pytest.raises(ImportError, match="numba"):
+        _kernels.product_top_k(sp.eye(3, format="csr"), sp.eye(3, format="csr"), 1)

@@ -11,6 +11,7 @@ from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval
 
 from ..base import RecommenderMixin
+from . import _kernels
 from ._item_item import ItemItemMixin
 from .knn import product_blocks, top_k_rows, top_k_sparse_rows
 
@@ -170,17 +171,28 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
         penalty[seen] = popularity[seen] ** -self.beta
         user_item = user_item @ sp.diags(penalty)
 
-        weights = top_k_rows(
-            product_blocks(item_user, user_item),
-            self.n_items_,
-            self.n_items_,
-            self.n_neighbors,
-            exclude=np.arange(self.n_items_),
-        )
+        own = np.arange(self.n_items_)
+        if _kernels.AVAILABLE:
+            # the product and its ranking in one compiled pass
+            weights = _kernels.product_top_k(
+                item_user, user_item, self.n_neighbors, exclude=own
+            )
+        else:
+            weights = top_k_rows(
+                product_blocks(item_user, user_item),
+                self.n_items_,
+                self.n_items_,
+                self.n_neighbors,
+                exclude=own,
+            )
         if self.normalize:
             weights = normalize(weights, norm="l1", axis=1)
         # The reference code's second pass: each item also keeps only its
         # n_neighbors strongest incoming weights (top-k per column).
-        weights = top_k_sparse_rows(weights.T, self.n_neighbors).T
+        if _kernels.AVAILABLE:
+            weights = _kernels.top_k_columns(weights, self.n_neighbors)
+            weights.sort_indices()
+        else:
+            weights = top_k_sparse_rows(weights.T, self.n_neighbors).T
         self._set_coef(weights)
         return self
