@@ -18,19 +18,19 @@ going to the lower columns.
 from __future__ import annotations
 
 import contextlib
+import functools
+import importlib.util
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 
-try:  # pragma: no cover - which branch runs depends on the environment
-    import numba
-except ImportError:  # pragma: no cover
-    numba = None
-
 __all__ = ["AVAILABLE", "product_top_k", "top_k_columns"]
 
-AVAILABLE = numba is not None
+AVAILABLE = importlib.util.find_spec("numba") is not None
+# Imported by the first kernel call (_compiled), not with sk_recsys: the
+# import alone takes 0.25 s.
+numba = None
 
 # product_top_k writes each row's kept entries to k slots, this many a block
 _BLOCK_SLOTS = 1 << 23
@@ -207,21 +207,27 @@ def _top_k_columns_mask(indptr, indices, data, n_cols, k, keep, kept_counts):
         kept_counts[i] = kept
 
 
-if AVAILABLE:
-    _top_k_columns_mask = numba.njit(parallel=True, cache=True, nogil=True)(
-        _top_k_columns_mask
-    )
-    _product_top_k_rows = numba.njit(parallel=True, cache=True, nogil=True)(
-        _product_top_k_rows
-    )
-    _compact = numba.njit(parallel=True, cache=True, nogil=True)(_compact)
+def _compiled():
+    """The compiled ``_product_top_k_rows``, ``_compact`` and ``_top_k_columns_mask``.
 
-
-def _require():
+    Raises ImportError without numba.
+    """
     if not AVAILABLE:
         raise ImportError(
             'this kernel needs numba: pip install "sk-recsys[fast]" (or numba).'
         )
+    return _compile()
+
+
+@functools.cache
+def _compile():
+    # compiled once, or loaded from numba's on-disk cache
+    global numba
+    import numba as module
+
+    numba = module  # the kernels read numba.prange from this module's globals
+    jit = numba.njit(parallel=True, cache=True, nogil=True)
+    return jit(_product_top_k_rows), jit(_compact), jit(_top_k_columns_mask)
 
 
 @contextlib.contextmanager
@@ -287,7 +293,7 @@ def product_top_k(left, right, k: int, *, exclude=None) -> sp.csr_matrix:
     [[0. 3. 3.]
      [0. 2. 6.]]
     """
-    _require()
+    product_rows, compact, _ = _compiled()
     left = sp.csr_matrix(left, dtype=np.float32)
     right = sp.csr_matrix(right, dtype=np.float32)
     n_rows, n_cols = left.shape[0], right.shape[1]
@@ -322,14 +328,14 @@ def product_top_k(left, right, k: int, *, exclude=None) -> sp.csr_matrix:
             out_cols = np.empty((size, k), dtype=np.int32)
             out_vals = np.empty((size, k), dtype=np.float32)
             out_counts = np.zeros(size, dtype=np.int64)
-            _product_top_k_rows(
+            product_rows(
                 *args, start, min(size, n_chunks), out_cols, out_vals, out_counts
             )
             offsets = np.zeros(size + 1, dtype=np.int64)
             np.cumsum(out_counts, out=offsets[1:])
             cols.append(np.empty(offsets[-1], dtype=np.int32))
             vals.append(np.empty(offsets[-1], dtype=np.float32))
-            _compact(out_cols, out_vals, offsets, cols[-1], vals[-1])
+            compact(out_cols, out_vals, offsets, cols[-1], vals[-1])
             counts.append(out_counts)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.concatenate(counts), out=indptr[1:])
@@ -371,7 +377,7 @@ def top_k_columns(matrix, k: int) -> sp.csr_matrix:
      [0. 5.]
      [2. 0.]]
     """
-    _require()
+    *_, columns_mask = _compiled()
     # no sum_duplicates: it would sort every row (the caller's rows hold
     # each column once)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
@@ -380,7 +386,7 @@ def top_k_columns(matrix, k: int) -> sp.csr_matrix:
     keep = np.empty(matrix.nnz, dtype=np.bool_)
     counts = np.zeros(matrix.shape[0], dtype=np.int64)
     with _threads():
-        _top_k_columns_mask(
+        columns_mask(
             _unsigned(matrix.indptr),
             _unsigned(matrix.indices),
             matrix.data,
