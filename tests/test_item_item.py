@@ -265,7 +265,7 @@ def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
     # catalog and torch's sparse-by-dense product on a dense one (by column
     # slices of the right factor on a large one); which one runs must not
     # change the fitted weights.
-    # RP3Beta's compiled kernel (when numba is installed) must agree too.
+    # The compiled kernel (when numba is installed) must agree too.
     import sk_recsys.models as models
     from sk_recsys.models import _kernels, knn
 
@@ -279,13 +279,13 @@ def test_sparse_and_dense_products_give_the_same_model(model, monkeypatch):
         monkeypatch.setattr(knn, "_SPARSE_OP_COST", cost)
         monkeypatch.setattr(knn, "_CHUNK_CELLS", cells)
         fitted.append(getattr(models, model)(n_neighbors=10).fit(X))
-    if model == "RP3Beta" and compiled:
+    if compiled:
         monkeypatch.setattr(_kernels, "AVAILABLE", True)
-        fitted.append(models.RP3Beta(n_neighbors=10).fit(X))
-        assert fitted[-1].coef_.has_sorted_indices
+        fitted.append(getattr(models, model)(n_neighbors=10).fit(X))
     weights = [getattr(m, "coef_", None) for m in fitted]
     if weights[0] is None:
         weights = [m.similarity_ for m in fitted]
+    assert all(w.has_sorted_indices for w in weights)
     sparse = weights[0]
     assert sparse.nnz > 0
     for dense in weights[1:]:

@@ -46,6 +46,10 @@ def _product_top_k_rows(
     n_cols,
     k,
     own,
+    cosine,
+    row_norms,
+    col_norms,
+    shrinkage,
     first,
     n_chunks,
     out_cols,
@@ -54,6 +58,8 @@ def _product_top_k_rows(
 ):
     """Rows ``first + r`` of ``left @ right``, cut to their ``k`` largest entries.
 
+    With ``cosine``, entry ``(i, j)`` is first divided by ``row_norms[i] *
+    col_norms[j] + shrinkage`` (float32, as the numpy path computes it).
     Only positive entries are kept. Row ``first + r`` writes its ``c`` kept
     columns and values to ``out_cols[r, :c]``, ``out_vals[r, :c]`` (in no
     particular order) and ``c`` to ``out_counts[r]``, for ``r`` below
@@ -105,6 +111,8 @@ def _product_top_k_rows(
                 value = acc[j]
                 acc[j] = 0.0
                 seen[j] = False
+                if cosine and value != 0.0:
+                    value = value / (row_norms[i] * col_norms[j] + shrinkage)
                 if value > 0.0 and j != mine:
                     cand_cols[n_cand] = j
                     cand_vals[n_cand] = value
@@ -259,12 +267,16 @@ def _unsigned(index):
     return index.astype(np.int64)
 
 
-def product_top_k(left, right, k: int, *, exclude=None) -> sp.csr_matrix:
+def product_top_k(
+    left, right, k: int, *, exclude=None, norms=None, shrinkage=0.0
+) -> sp.csr_matrix:
     """The ``k`` largest positive entries of each row of ``left @ right``.
 
     The product is accumulated in float32, a row at a time, and never held
     whole; ties at a row's k-th value keep the lower columns, as
-    :func:`sk_recsys.models.knn.top_k_rows` does.
+    :func:`sk_recsys.models.knn.top_k_rows` does. With ``norms``, each
+    entry is a shrunk cosine first: divided by ``row_norms[i] *
+    col_norms[j] + shrinkage``.
 
     Parameters
     ----------
@@ -273,10 +285,16 @@ def product_top_k(left, right, k: int, *, exclude=None) -> sp.csr_matrix:
     k : int
     exclude : ndarray of shape (n_rows,), default=None
         For each row, a column it may not keep (itself), or -1.
+    norms : tuple of ndarray of shapes (n_rows,) and (n_cols,), default=None
+        ``(row_norms, col_norms)``.
+    shrinkage : float, default=0.0
+        Used with ``norms``.
 
     Returns
     -------
     kept : csr_matrix of shape (n_rows, n_cols), float32
+        Each row's entries in no particular order (``sort_indices()``
+        orders them).
 
     Raises
     ------
@@ -315,6 +333,13 @@ def product_top_k(left, right, k: int, *, exclude=None) -> sp.csr_matrix:
         n_cols,
         k,
         own,
+        norms is not None,
+        *(
+            (np.ones(n_rows, np.float32), np.ones(n_cols, np.float32))
+            if norms is None
+            else (np.asarray(n, dtype=np.float32) for n in norms)
+        ),
+        np.float32(shrinkage),
     )
     # the kept entries of a block of rows are written to k slots a row,
     # about 2**23 slots a block, then packed
