@@ -39,17 +39,34 @@ GRIDS = {
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
         {"loss": "softmax", "n_negatives": 256},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5, "n_factors": 128},
+        # every next item of the whole history, not only the last window's
+        {"loss": "softmax", "n_negatives": None, "train_windows": "all"},
     ],
     "hstu": [
         {"loss": "softmax", "n_negatives": None},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
         {"loss": "softmax", "n_negatives": None, "lr": 0.003},
         {"loss": "softmax", "n_negatives": None, "lr": 0.003, "n_blocks": 4},
+        # the authors' "HSTU-large" depth for ML-1M: 8 blocks, 2 heads
+        {
+            "loss": "softmax",
+            "n_negatives": None,
+            "lr": 0.003,
+            "n_blocks": 8,
+            "n_heads": 2,
+        },
     ],
     "gru4rec": [
         {"loss": "softmax", "n_negatives": None},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5},
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5, "n_factors": 128},
+        # every next item of the whole history, not only the last window's
+        {
+            "loss": "softmax",
+            "n_negatives": None,
+            "dropout": 0.5,
+            "train_windows": "all",
+        },
     ],
 }
 BASE = {"max_len": 200, "random_state": 0}

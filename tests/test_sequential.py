@@ -130,6 +130,65 @@ def test_max_len_keeps_the_latest_items(data):
     np.testing.assert_array_equal(window, sequence[-3:])  # ... the model reads 3
 
 
+def test_whole_sequence_windows_hold_every_next_item_once():
+    from sk_recsys.data import SequenceDataset
+
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(0, 23, size=40)
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    items = rng.integers(0, 50, size=indptr[-1])
+    pad, width = 50, 4
+    users = np.arange(len(lengths))
+    data = SequenceDataset.from_sequences(
+        indptr, items, users, width, pad, device="cpu", whole=True
+    )
+    seen = []
+    rows = (data.users.tolist(), data.items.tolist(), data.targets.tolist())
+    for user, inputs, targets in zip(*rows, strict=True):
+        for before, after in zip(inputs, targets, strict=True):
+            assert (before == pad) == (after == pad)
+            if after != pad:
+                seen.append((user, before, after))
+    expected = [
+        (u, a, b)
+        for u in users
+        for a, b in zip(
+            items[indptr[u] : indptr[u + 1] - 1],
+            items[indptr[u] + 1 : indptr[u + 1]],
+            strict=True,
+        )
+    ]
+    assert sorted(seen) == sorted(expected)  # each next item exactly once
+    last = SequenceDataset.from_sequences(
+        indptr, items, users, width, pad, device="cpu"
+    )
+    # the default keeps one window a user: the whole-sequence one's latest
+    assert len(last) == (lengths >= 2).sum() < len(data)
+    latest = np.flatnonzero(np.r_[True, np.diff(data.users.numpy()) != 0])
+    np.testing.assert_array_equal(data.items[latest], last.items)
+
+
+@pytest.mark.parametrize("Model", MODELS)
+def test_whole_sequence_training_learns_from_older_items(Model):
+    # Every user first alternates 1, 2 (twenty items), then walks four
+    # other items. With max_len=3 the last window never holds 1 or 2; the
+    # whole sequence does, so only that model learns that 2 follows 1.
+    rng = np.random.default_rng(0)
+    rows = []
+    for user in range(60):
+        tail = rng.choice(np.arange(3, 30), size=4, replace=False)
+        for t, item in enumerate([1, 2] * 10 + tail.tolist()):
+            rows.append((user, item, t))
+    X = pd.DataFrame(rows, columns=["user", "item", "time"])
+    params = {**FAST, **FAST_PARAMS, "max_len": 3, "max_epochs": 40}
+    top = {}
+    for windows in ("last", "all"):
+        model = Model(train_windows=windows, **params).fit(X)
+        top[windows] = model.recommend([NEW], k=1, history=[[1]])[0][0, 0]
+    assert top["all"] == 2
+    assert top["last"] != 2
+
+
 @pytest.mark.parametrize(
     ("params", "X_change", "message"),
     [
@@ -138,6 +197,7 @@ def test_max_len_keeps_the_latest_items(data):
         ({"loss": "hinge"}, None, "loss"),
         ({"gbce_t": 1.5}, None, "gbce_t"),
         ({"time_column": 1.5}, None, "time_column"),
+        ({"train_windows": "first"}, None, "train_windows"),
         ({}, lambda X: X.assign(time="soon"), "neither numbers nor ISO-8601"),
         ({}, lambda X: X.assign(time=X["time"] > 1200), "boolean"),
         ({}, lambda X: X.drop_duplicates("user"), "no user has two rows"),

@@ -169,19 +169,46 @@ class SequenceDataset:
         )
 
     @classmethod
-    def from_sequences(cls, indptr, items, users, width: int, pad: int, *, device):
+    def from_sequences(
+        cls, indptr, items, users, width: int, pad: int, *, device, whole=False
+    ):
         """Windows of the last ``width + 1`` items of the sequences of ``users``.
 
         Users with fewer than two items have nothing to predict and are left
-        out.
+        out. With ``whole``, a sequence with more than ``width`` targets
+        (items after its first) also gives the windows before its last: it
+        is cut from its end into windows of ``width`` targets, each read
+        from the items just before them within the window, so every target
+        of the sequence is in exactly one window (the oldest window holds
+        what is left).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sk_recsys.data import SequenceDataset
+        >>> indptr, items = np.array([0, 6]), np.array([1, 2, 3, 4, 5, 6])
+        >>> windows = SequenceDataset.from_sequences
+        >>> last = windows(indptr, items, [0], 2, 0, device="cpu")
+        >>> last.items.tolist(), last.targets.tolist()
+        ([[4, 5]], [[5, 6]])
+        >>> whole = windows(indptr, items, [0], 2, 0, device="cpu", whole=True)
+        >>> whole.items.tolist(), whole.targets.tolist()
+        ([[4, 5], [2, 3], [0, 1]], [[5, 6], [3, 4], [0, 2]])
         """
         users = np.asarray(users, dtype=np.int64)
         lengths = indptr[users + 1] - indptr[users]
-        users, lengths = users[lengths >= 2], lengths[lengths >= 2]
+        users, targets = users[lengths >= 2], lengths[lengths >= 2] - 1
         ends = indptr[users + 1]
-        inputs = padded_tails(items, ends - 1, lengths - 1, width, pad)
-        targets = padded_tails(items, ends, lengths - 1, width, pad)
-        return cls(users, inputs, targets, lengths=lengths - 1, device=device)
+        if whole:
+            # window k (0 the latest) ends k * width targets before the last
+            counts = -(-targets // width)
+            k = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            users = np.repeat(users, counts)
+            ends = np.repeat(ends, counts) - k * width
+            targets = np.minimum(np.repeat(targets, counts) - k * width, width)
+        inputs = padded_tails(items, ends - 1, targets, width, pad)
+        outputs = padded_tails(items, ends, targets, width, pad)
+        return cls(users, inputs, outputs, lengths=targets, device=device)
 
     def take(self, rows):
         """The users, inputs and targets of ``rows``, as int64."""

@@ -101,8 +101,9 @@ class SequentialRecommender(NeuralRecommender):
     """Base class of the next-item models (SASRec, GRU4Rec), trained through skorch.
 
     Each user's rows are sorted by ``time_column`` (ties keep row order) into
-    a sequence; training reads each user's last ``max_len + 1`` items, the
-    model predicts every item from the ones before it. ``recommend`` and
+    a sequence; training reads each user's last ``max_len + 1`` items (or
+    the whole sequence, ``train_windows="all"``), the model predicts every
+    item from the ones before it. ``recommend`` and
     ``score_items`` score the catalog after the user's latest ``max_len``
     items; an ordered ``history`` extends that sequence for a known user
     and *is* the sequence of an unknown user or an anonymous session.
@@ -139,6 +140,14 @@ class SequentialRecommender(NeuralRecommender):
         Column of ``X`` ordering each user's rows: a position, a DataFrame
         column name, or None for row order. Numbers, datetimes and ISO-8601
         strings; ties keep row order.
+    train_windows : {"last", "all"}, default="last"
+        What an epoch trains on. ``"last"``: each user's last ``max_len +
+        1`` items, one window a user (the original SASRec's sampling), so
+        the older items of a longer history are never a target. ``"all"``:
+        every next item of every sequence once, a long sequence cut from
+        its end into windows of ``max_len`` targets, each predicted from
+        the items before it within its window. Scoring always reads the
+        latest ``max_len`` items.
     **kwargs
         Every :class:`NeuralRecommender` / skorch parameter.
     """
@@ -156,6 +165,7 @@ class SequentialRecommender(NeuralRecommender):
         "loss": [StrOptions({"softmax", "gbce", "bce"})],
         "n_negatives": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "gbce_t": [Interval(numbers.Real, 0, 1, closed="both")],
+        "train_windows": [StrOptions({"last", "all"})],
     }
 
     def __init__(
@@ -167,6 +177,7 @@ class SequentialRecommender(NeuralRecommender):
         n_negatives=None,
         gbce_t=0.75,
         time_column=2,
+        train_windows="last",
         **kwargs,
     ):
         super().__init__(module, **kwargs)
@@ -175,6 +186,7 @@ class SequentialRecommender(NeuralRecommender):
         self.n_negatives = n_negatives
         self.gbce_t = gbce_t
         self.time_column = time_column
+        self.train_windows = train_windows
 
     # ------------------------------------------------------------- fitting
 
@@ -219,7 +231,7 @@ class SequentialRecommender(NeuralRecommender):
         )
 
     def _training_windows(self, users, device) -> SequenceDataset:
-        """The latest ``max_len + 1`` items of the sequences of ``users``."""
+        """The windows of the sequences of ``users`` (see ``train_windows``)."""
         return SequenceDataset.from_sequences(
             self.sequence_indptr_,
             self.sequence_items_,
@@ -227,6 +239,7 @@ class SequentialRecommender(NeuralRecommender):
             self.max_len,
             self.n_items_,
             device=device,
+            whole=self.train_windows == "all",
         )
 
     def _datasets(self, data, device):

@@ -39,10 +39,14 @@ class GRU4Rec(SequentialRecommender):
     n_negatives : int or None, default=None
     gbce_t : float, default=0.75
     time_column : int, str or None, default=2
+    train_windows : {"last", "all"}, default="last"
+        Each user's last ``max_len + 1`` items, or every next item of the
+        whole sequence (see :class:`SequentialRecommender`).
     lr : float, default=1e-3
     max_epochs : int, default=50
     batch_size : int, default=128
-        Sequences (users) per training step.
+        Windows (one a user with ``train_windows="last"``) per training
+        step.
     iterator_train : type, default=SequenceIterator
         Batches of windows of similar length, each cut to its longest.
     optimizer, callbacks, device, random_state
@@ -85,6 +89,7 @@ class GRU4Rec(SequentialRecommender):
         n_negatives=None,
         gbce_t=0.75,
         time_column=2,
+        train_windows="last",
         module=GRU4RecModule,
         **kwargs,
     ):
@@ -95,6 +100,7 @@ class GRU4Rec(SequentialRecommender):
             n_negatives=n_negatives,
             gbce_t=gbce_t,
             time_column=time_column,
+            train_windows=train_windows,
             **{**self._skorch_defaults, **kwargs},
         )
         self.n_factors = n_factors
