@@ -1,7 +1,10 @@
 """Compiled kernels for the sparse item-item models (optional: numba).
 
 A sparse product ``left @ right`` whose rows are cut to their ``k`` largest
-entries is the whole fit of :class:`~sk_recsys.models.RP3Beta`. In numpy and
+entries is the whole fit of :class:`~sk_recsys.models.RP3Beta`, and, with
+each entry divided by the two norms, the shrunk cosine neighbourhoods of
+:class:`~sk_recsys.models.ItemKNN` and :class:`~sk_recsys.models.UserKNN`
+(:func:`sk_recsys.models.knn.cosine_neighbours`). In numpy and
 torch it takes several passes over every stored entry of the product (the
 product, then the ranking; see :func:`sk_recsys.models.knn.top_k_rows`).
 :func:`product_top_k` fuses them: each row of the product is accumulated in
