@@ -51,7 +51,27 @@ def load_model(path) -> Loaded:
     model, checksum = load_checked(path, device="cpu")
     if not hasattr(model, "items_"):
         raise ValueError(f"{path!r} holds an unfitted model; fit it before serving.")
+    warm_up(model)
     return Loaded(model, path, checksum, time.time(), (stat.st_mtime_ns, stat.st_size))
+
+
+def warm_up(model) -> None:
+    """Answer two small requests before the model serves (one with a history).
+
+    A fresh process pays one-off costs on its first request: loading the
+    compiled kernels a kNN fold-in uses (numba), torch's first calls. Paid
+    here, at load or reload, the first client does not see them. A model
+    that cannot answer them (no ``users_``, history not supported) still
+    serves; the failure is logged.
+    """
+    users, items = getattr(model, "users_", ()), model.items_
+    if not len(users) or not len(items):
+        return
+    try:
+        model.recommend(users[:1], k=1)
+        model.recommend(users[:1], k=1, history=[items[:1]])
+    except Exception as exc:  # a warm-up never refuses a model
+        logger.warning("warm-up request failed, serving anyway: %s", exc)
 
 
 def _jsonable(values: np.ndarray) -> list:
