@@ -18,11 +18,21 @@ threads, each with one keep-alive connection, send ``--requests``
 - the server's resident memory (VmRSS) after 1,000 requests and after
   ``--memory-requests`` (growth would be a leak).
 
+``--first-requests`` measures instead what a fresh server process costs:
+for ``EASE``, ``MatrixFactorization`` and ``UserKNN``, with the load's
+warm-up requests and without them (``--no-warm-up``), the time from
+starting ``sk-recsys serve`` to its first ``GET /health`` answer and the
+latency of its first three ``/recommend`` requests, each folding a
+one-item history in for an unknown user (a new user's first visit), best
+of ``--repeats`` fresh processes. Results go to
+``results/serve_first_request.json``.
+
 Each run is bounded by ``--timeout`` seconds. Results go to
 ``results/serve_load.json``.
 
 Run: ``python -m benchmarks.serve_load [--requests 20000] [--clients 1 8 64]
-[--memory-requests 100000]``.
+[--memory-requests 100000]`` or ``python -m benchmarks.serve_load
+--first-requests [--repeats 3]``.
 """
 
 from __future__ import annotations
@@ -68,7 +78,7 @@ def _data(home):
         return X.iloc[:, :2], "make_interactions(1000 users, 1700 items)"
 
 
-def _models(X, folder: Path) -> dict:
+def _models(X, folder: Path, *, user_knn=False) -> dict:
     """Two files per model (two seeds or settings): the reload alternates them."""
     import sk_recsys
 
@@ -82,6 +92,10 @@ def _models(X, folder: Path) -> dict:
             for seed in (0, 1)
         ],
     }
+    if user_knn:
+        specs["UserKNN"] = [
+            sk_recsys.get_model("user_knn", n_neighbors=k) for k in (50, 100)
+        ]
     for name, models in specs.items():
         paths = []
         for i, model in enumerate(models):
@@ -211,14 +225,102 @@ def reloader(port, paths, corrupted: Path, stop: threading.Event, log: list):
         log.append({"file": path.name, "status": status})
 
 
+def _first_row(model_name, path, label, options, X, repeats) -> dict:
+    """Best of ``repeats`` fresh servers: start-up s, first three requests ms."""
+    items = np.unique(X.iloc[:, 1])
+    runs = []
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        server = Served(path, *options)
+        started = time.perf_counter() - start
+        latencies = []
+        try:
+            for i in range(3):
+                body = {
+                    "users": [-1 - i],
+                    "k": 10,
+                    "history": [[int(items[repeat * 3 + i])]],
+                }
+                begin = time.perf_counter()
+                status, _ = request(server.port, "POST", "/recommend", body)
+                latencies.append(time.perf_counter() - begin)
+                if status != 200:
+                    raise RuntimeError(f"/recommend answered {status}")
+        finally:
+            server.stop()
+        runs.append((started, *latencies))
+    best = np.min(np.asarray(runs), axis=0)
+    row = {
+        "model": model_name,
+        "warm_up": label,
+        "start_s": float(best[0]),
+        "first_ms": float(best[1] * 1000),
+        "second_ms": float(best[2] * 1000),
+        "third_ms": float(best[3] * 1000),
+    }
+    print(row, flush=True)
+    return row
+
+
+def first_requests(X, data_name, repeats: int) -> None:
+    """Start-up time and first-request latencies of fresh server processes."""
+    with tempfile.TemporaryDirectory() as folder:
+        files = _models(X, Path(folder), user_knn=True)
+        with _common.Stopwatch() as watch:
+            rows = [
+                _first_row(model_name, paths[0], label, options, X, repeats)
+                for model_name, paths in files.items()
+                for label, options in (("warm-up", ()), ("none", ("--no-warm-up",)))
+            ]
+    busy = watch.others_busy_cores
+    _common.write_result(
+        "serve_first_request",
+        {
+            "title": f"sk-recsys serve: a fresh process's first requests, {data_name}",
+            "protocol": (
+                "time from starting `sk-recsys serve` (its own process, "
+                "OMP_NUM_THREADS=1) to the first GET /health answer, then the "
+                "latency of its first three POST /recommend (an unknown user, "
+                "a one-item history folded in, k=10); each column is the best "
+                f"of {repeats} fresh processes; warm-up: the two requests the "
+                "load answers before serving (none: --no-warm-up); other "
+                "processes kept "
+                + ("?" if busy is None else f"{busy:.1f}")
+                + " cores busy meanwhile"
+            ),
+            "others_busy_cores": busy,
+            "columns": [
+                "model",
+                "warm_up",
+                "start_s",
+                "first_ms",
+                "second_ms",
+                "third_ms",
+            ],
+            "formats": {
+                "start_s": ".2f",
+                "first_ms": ".1f",
+                "second_ms": ".1f",
+                "third_ms": ".1f",
+            },
+            "rows": rows,
+        },
+    )
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--memory-requests", type=int, default=100_000)
     parser.add_argument("--timeout", type=float, default=600)
+    parser.add_argument("--first-requests", action="store_true")
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     X, data_name = _data(_common.data_home())
+    if args.first_requests:
+        first_requests(X, data_name, args.repeats)
+        return
     users = [int(u) for u in np.unique(X.iloc[:, 0])]
     rows = []
     memory = {}

@@ -341,6 +341,12 @@ def _parser() -> argparse.ArgumentParser:
         help="answer each request with its own recommend call (for comparison)",
     )
     serve.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="skip the two warm-up requests at each load (starts sooner; the "
+        "first request then pays the one-off costs)",
+    )
+    serve.add_argument(
         "--watch",
         type=float,
         metavar="SECONDS",
@@ -372,6 +378,7 @@ def _serve(args) -> int:
             max_body_bytes=args.max_body_bytes,
             watch=args.watch,
             batching=not args.no_batching,
+            warm_up=not args.no_warm_up,
             access_log=args.access_log,
         )
     except (ValueError, OSError) as exc:

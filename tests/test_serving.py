@@ -107,7 +107,8 @@ def test_loading_warms_the_model_up_and_a_failed_warm_up_still_serves(
     files, monkeypatch, caplog
 ):
     # A fresh process's first fold-in pays one-off loads (numba's kernels for
-    # the kNN models: 1.26 s against 0.02 s after); load_model pays them.
+    # the kNN models: 517 ms against 10 ms, benchmarks/serve_load.py
+    # --first-requests); load_model pays them unless told not to.
     from sk_recsys.serving._app import load_model
 
     original = sk_recsys.ItemKNN.recommend
@@ -121,6 +122,9 @@ def test_loading_warms_the_model_up_and_a_failed_warm_up_still_serves(
     loaded = load_model(files["knn"])
     assert None in histories
     assert any(history is not None for history in histories)
+    histories.clear()
+    load_model(files["knn"], warm=False)
+    assert histories == []
 
     def broken(self, *args, **kwargs):
         raise RuntimeError("no history here")

@@ -40,6 +40,7 @@ def serve(
     max_body_bytes=1 << 20,
     watch=None,
     batching=True,
+    warm_up=True,
     access_log=False,
     log_level="info",
 ):
@@ -71,6 +72,10 @@ def serve(
     batching : bool, default=True
         ``False`` answers each request with its own ``recommend`` call (what
         a hand-written endpoint does; for comparison).
+    warm_up : bool, default=True
+        Answer two small requests (one folding a history in) at every load,
+        so the first client does not pay a fresh process's one-off costs;
+        ``False`` starts (and reloads) sooner.
     access_log : bool, default=False
         Log every request (uvicorn's access log). Off by default: formatting
         a log line per request costs throughput; reloads and errors are
@@ -89,6 +94,7 @@ def serve(
         "max_body_bytes": max_body_bytes,
         "watch": watch,
         "batching": batching,
+        "warm_up": warm_up,
     }
     if workers > 1:
         os.environ["SK_RECSYS_SERVE_OPTIONS"] = json.dumps(
