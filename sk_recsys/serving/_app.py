@@ -68,9 +68,8 @@ def warm_up(model) -> None:
     loading the compiled kernels a kNN fold-in uses (numba: 517 ms of a
     fresh ``UserKNN`` server's first request on MovieLens-100K, 10 ms with
     the warm-up). Paid here, at load or reload, the first client does not
-    see them. A model
-    that cannot answer them (no ``users_``, history not supported) still
-    serves; the failure is logged.
+    see them. A model that cannot answer them (no ``users_``, history not
+    supported) still serves; the failure is logged.
     """
     users, items = getattr(model, "users_", ()), model.items_
     if not len(users) or not len(items):
