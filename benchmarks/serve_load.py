@@ -225,9 +225,8 @@ def reloader(port, paths, corrupted: Path, stop: threading.Event, log: list):
         log.append({"file": path.name, "status": status})
 
 
-def _first_row(model_name, path, label, options, X, repeats) -> dict:
+def _first_row(model_name, path, label, options, items, repeats) -> dict:
     """Best of ``repeats`` fresh servers: start-up s, first three requests ms."""
-    items = np.unique(X.iloc[:, 1])
     runs = []
     for repeat in range(repeats):
         start = time.perf_counter()
@@ -264,11 +263,12 @@ def _first_row(model_name, path, label, options, X, repeats) -> dict:
 
 def first_requests(X, data_name, repeats: int) -> None:
     """Start-up time and first-request latencies of fresh server processes."""
+    items = np.unique(X.iloc[:, 1])
     with tempfile.TemporaryDirectory() as folder:
         files = _models(X, Path(folder), user_knn=True)
         with _common.Stopwatch() as watch:
             rows = [
-                _first_row(model_name, paths[0], label, options, X, repeats)
+                _first_row(model_name, paths[0], label, options, items, repeats)
                 for model_name, paths in files.items()
                 for label, options in (("warm-up", ()), ("none", ("--no-warm-up",)))
             ]
