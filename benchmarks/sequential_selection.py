@@ -41,6 +41,14 @@ GRIDS = {
         {"loss": "softmax", "n_negatives": None, "dropout": 0.5, "n_factors": 128},
         # every next item of the whole history, not only the last window's
         {"loss": "softmax", "n_negatives": None, "train_windows": "all"},
+        # RecBole's context length (50) with whole-sequence windows: what
+        # lifted GRU4Rec (gru4rec config 4) tried on SASRec
+        {
+            "loss": "softmax",
+            "n_negatives": None,
+            "train_windows": "all",
+            "max_len": 50,
+        },
     ],
     "hstu": [
         {"loss": "softmax", "n_negatives": None},
