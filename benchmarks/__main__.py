@@ -2,9 +2,11 @@
 
 Commands
 --------
-``python -m benchmarks run [--datasets ...] [--models ...] [--force]``
+``python -m benchmarks run [--datasets ...] [--models ...] [--force] [--seed N]``
     Measure every (dataset, model) pair of ``benchmarks/suite.toml`` not yet
     measured on this machine with the same configuration, then render.
+    ``--seed`` measures another seed of a stochastic model; its row then
+    shows the mean and standard deviation over the seeds stored.
 ``python -m benchmarks tune [--datasets ...] [--models ...] [--trials 20] [--seeds 3]``
     Tune every pair whose model entry has a search space with the same
     budget (``benchmarks/tune.py``): trials on a validation split of the
@@ -59,6 +61,9 @@ def main(argv=None):
     run.add_argument("--models", nargs="*", help="only these model entries")
     run.add_argument("--force", action="store_true", help="measure again")
     run.add_argument(
+        "--seed", type=int, default=0, help="the models' seed (0 unless told)"
+    )
+    run.add_argument(
         "--no-curves", action="store_true", help="skip the per-epoch test scores"
     )
     tuning = commands.add_parser("tune", help="tune every pair with the same budget")
@@ -87,6 +92,7 @@ def main(argv=None):
             models=args.models,
             force=args.force,
             curves=not args.no_curves,
+            seed=args.seed,
         )
         print(f"wrote {len(written)} result file(s)")
         render.main()

@@ -15,6 +15,8 @@ import json
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
+
 from . import suite, tune
 
 HERE = Path(__file__).resolve().parent
@@ -38,6 +40,20 @@ def _fmt(value, digits=4) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}"
     return str(value)
+
+
+def _metric(result, name) -> str:
+    """A result's metric, with its standard deviation over seeds if several."""
+    value = result["mean"].get(name)
+    std = result.get("seed_std", {}).get(name)
+    if value is None or std is None:
+        return _fmt(value)
+    return f"{value:.4f} ± {std:.4f}"
+
+
+def _model_label(result) -> str:
+    seeds = result.get("seeds")
+    return result["model"] + (f" ({len(seeds)} seeds)" if seeds else "")
 
 
 def _seconds(value) -> str:
@@ -106,8 +122,8 @@ def dataset_table(results: list[dict]) -> str:
     for result in sorted(results, key=_sort_key):
         mean = result["mean"]
         lines.append(
-            f"| {result['model']} | {result['library']} | "
-            + " | ".join(_fmt(mean.get(c)) for c in columns)
+            f"| {_model_label(result)} | {result['library']} | "
+            + " | ".join(_metric(result, c) for c in columns)
             + f" | {_seconds(mean.get('fit_s'))} | "
             + (f"{_seconds(_epoch_s(result))} | " if sequential else "")
             + f"{_seconds(mean.get('eval_s'))} | {_where(result)} |"
@@ -209,7 +225,7 @@ def _default_leader(label, rows) -> str:
         if not candidates:
             return "-"
         best = candidates[0]
-        return f"{best['model']} {_fmt(best['mean'].get(metric))}"
+        return f"{_model_label(best)} {_metric(best, metric)}"
 
     return (
         f"| {label} | {metric} | {cell(True)} | {cell(False)} "
@@ -600,7 +616,40 @@ def shown(results, config=None) -> list[dict]:
             suite.config_hash(r["dataset_config"], r["model_config"]) == key
         )
 
-    return _one_per_pair(results, matches)
+    return [_with_seeds(kept, results) for kept in _one_per_pair(results, matches)]
+
+
+def _with_seeds(kept: dict, results: list[dict]) -> dict:
+    """A shown result merged with its other seeds' results (``run --seed``).
+
+    The results of the same configuration on the same machine with other
+    seeds join it: the merged row's numbers are means over the seeds, its
+    ``seed_std`` the metrics' standard deviation over them (``np.std``, as
+    the tuned tables), its learning curve the kept result's own.
+    """
+
+    def key(result):
+        return (
+            result["dataset"],
+            result["model"],
+            result["machine_key"],
+            suite.config_hash(result["dataset_config"], result["model_config"]),
+        )
+
+    by_seed = {r.get("seed", 0): r for r in results if key(r) == key(kept)}
+    if len(by_seed) < 2:
+        return kept
+    runs = [by_seed[seed] for seed in sorted(by_seed)]
+    mean, std = {}, {}
+    for name in kept["mean"]:
+        values = [run["mean"].get(name) for run in runs]
+        if any(value is None for value in values):
+            mean[name] = None
+            continue
+        mean[name] = float(np.mean(values))
+        if name in suite.RANKING_METRICS or name in suite.RATING_METRICS:
+            std[name] = float(np.std(values))
+    return {**kept, "mean": mean, "seed_std": std, "seeds": sorted(by_seed)}
 
 
 def shown_tuned(states, config=None) -> list[dict]:

@@ -365,7 +365,7 @@ def fit_and_score(
 
 
 def run_pair(
-    dataset_name, dataset, model_name, model, folds, machine, *, learning_curve
+    dataset_name, dataset, model_name, model, folds, machine, *, learning_curve, seed=0
 ):
     """Fit and score one model on every fold of one dataset; the result dict."""
     protocol = dataset["protocol"]
@@ -373,7 +373,7 @@ def run_pair(
     curves = []
     for fold in folds:
         values, fit_s, eval_s, adapter, curve, others = fit_and_score(
-            model, fold, protocol, learning_curve=learning_curve
+            model, fold, protocol, seed=seed, learning_curve=learning_curve
         )
         per_fold.append(
             {
@@ -404,6 +404,7 @@ def run_pair(
         "dataset_config": dataset,
         "model": model_name,
         "model_config": model,
+        "seed": seed,
         "library": adapter.library,
         "estimator": adapter.description,
         "protocol": protocol,
@@ -417,12 +418,21 @@ def run_pair(
     }
 
 
-def result_path(dataset_name, model_name, dataset, model, machine) -> Path:
-    """Where the result of one (dataset, model, machine) configuration lives."""
+def result_path(dataset_name, model_name, dataset, model, machine, seed=0) -> Path:
+    """Where the result of one (dataset, model, machine) configuration lives.
+
+    A seed other than 0 (``run --seed``) gets its own file beside seed 0's,
+    so a stochastic model's extra seeds add to its row instead of
+    replacing it.
+    """
+    suffix = "" if seed == 0 else f"__seed{seed}"
     return (
         SUITE_RESULTS
         / dataset_name
-        / f"{model_name}__{config_hash(dataset, model)}__{machine_key(machine)}.json"
+        / (
+            f"{model_name}__{config_hash(dataset, model)}"
+            f"__{machine_key(machine)}{suffix}.json"
+        )
     )
 
 
@@ -466,8 +476,15 @@ def resolve_model(model: dict, dataset_name: str, dataset: dict | None = None) -
     return {**model, "params": {**chosen, **model.get("params", {})}}
 
 
-def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=True):
-    """Run every planned pair not yet measured on this machine; write results."""
+def run(
+    config_path=CONFIG, *, datasets=None, models=None, force=False, curves=True, seed=0
+):
+    """Run every planned pair not yet measured on this machine; write results.
+
+    ``seed`` seeds the models (their library's seed parameter); each seed's
+    result is stored apart and the tables show the mean and standard
+    deviation over the seeds measured.
+    """
     config = load_config(config_path)
     machine = _common.machine()
     home = _common.data_home()
@@ -481,7 +498,7 @@ def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=T
         except FileNotFoundError as error:
             print(f"  {dataset_name:<14} {model_name:<18} skipped: {error}")
             continue
-        path = result_path(dataset_name, model_name, dataset, model, machine)
+        path = result_path(dataset_name, model_name, dataset, model, machine, seed)
         if path.exists() and not force:
             print(
                 f"  {dataset_name:<14} {model_name:<18} already measured: {path.name}"
@@ -509,6 +526,7 @@ def run(config_path=CONFIG, *, datasets=None, models=None, force=False, curves=T
             folds,
             machine,
             learning_curve=curves,
+            seed=seed,
         )
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(result, indent=1) + "\n")

@@ -45,6 +45,29 @@ def test_a_superseded_setting_and_a_second_machine_are_not_shown_twice():
     assert shown == {("ease", "b"), ("pop", "b"), ("gone", "b")}
 
 
+def test_a_models_other_seeds_join_its_row_as_mean_and_spread():
+    config = {
+        "datasets": {"tiny": DATASET},
+        "models": {"mf": {"library": "sk_recsys", "estimator": "mf", "params": {}}},
+    }
+    seeds = [_result("mf", {}, "a", ndcg) for ndcg in (0.30, 0.32, 0.34)]
+    for seed, result in enumerate(seeds):
+        result["mean"]["fit_s"] = 10.0 * (seed + 1)
+        if seed:  # seed 0's result predates the seed field
+            result["seed"] = seed
+    older = _result("mf", {"n": 1}, "a", 0.5)  # another setting is not a seed
+    (row,) = report.shown([*seeds, {**older, "seed": 1}], config)
+    assert row["seeds"] == [0, 1, 2]
+    assert row["mean"]["ndcg@10"] == pytest.approx(0.32)
+    assert row["mean"]["fit_s"] == pytest.approx(20.0)
+    assert row["seed_std"]["ndcg@10"] == pytest.approx(0.0163, abs=1e-4)
+    row = {**row, "protocol": "ranking", "library": "x", "machine": {}, "folds": []}
+    table = report.dataset_table([row])
+    assert "| mf (3 seeds) | x | 0.3200 ± 0.0163 |" in table
+    (alone,) = report.shown(seeds[:1], config)
+    assert "seeds" not in alone and alone["mean"]["ndcg@10"] == 0.30
+
+
 def test_a_search_over_a_changed_space_is_not_shown_twice():
     ease = {"library": "sk_recsys", "estimator": "ease", "space": {"l2": {}}}
     wider = {**ease, "space": {"l2": {}, "n": {}}}
