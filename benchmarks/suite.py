@@ -483,7 +483,8 @@ def run(
 
     ``seed`` seeds the models (their library's seed parameter); each seed's
     result is stored apart and the tables show the mean and standard
-    deviation over the seeds measured.
+    deviation over the seeds measured. An entry marked ``stochastic =
+    false`` is measured with seed 0 only, as ``tune`` does.
     """
     config = load_config(config_path)
     machine = _common.machine()
@@ -497,6 +498,9 @@ def run(
             model = resolve_model(config["models"][model_name], dataset_name, dataset)
         except FileNotFoundError as error:
             print(f"  {dataset_name:<14} {model_name:<18} skipped: {error}")
+            continue
+        if seed and not model.get("stochastic", True):
+            print(f"  {dataset_name:<14} {model_name:<18} deterministic: seed 0 only")
             continue
         path = result_path(dataset_name, model_name, dataset, model, machine, seed)
         if path.exists() and not force:

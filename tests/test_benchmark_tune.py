@@ -324,3 +324,19 @@ def test_a_search_completed_on_another_machine_is_not_run_again(harness, monkeyp
     # A different search (more trials) is not the same: it runs.
     tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
     assert len(fits) > measured
+
+
+def test_another_seed_adds_a_result_beside_seed_0s_for_stochastic_models(
+    harness, tmp_path, monkeypatch
+):
+    config, fits = harness
+    monkeypatch.setattr(suite, "SUITE_RESULTS", tmp_path / "suite")
+    first = suite.run(config, models=["ease", "pop"], curves=False)
+    assert len(first) == 2
+    # EASE is marked deterministic: a second seed would repeat seed 0.
+    (extra,) = suite.run(config, models=["ease", "pop"], curves=False, seed=1)
+    assert extra.name.startswith("pop__") and extra.name.endswith("__seed1.json")
+    assert extra.with_name(extra.name.replace("__seed1", "")) in first
+    assert json.loads(extra.read_text())["seed"] == 1
+    assert [fit[3] for fit in fits if fit[0] == "popularity"] == [0, 1]
+    assert suite.run(config, models=["pop"], curves=False, seed=1) == []
