@@ -48,7 +48,7 @@ def _metric(result, name) -> str:
     std = result.get("seed_std", {}).get(name)
     if value is None or std is None:
         return _fmt(value)
-    return f"{value:.4f} ± {std:.4f}"
+    return _mean_std({"mean": value, "std": std})
 
 
 def _model_label(result) -> str:
@@ -616,27 +616,33 @@ def shown(results, config=None) -> list[dict]:
             suite.config_hash(r["dataset_config"], r["model_config"]) == key
         )
 
-    return [_with_seeds(kept, results) for kept in _one_per_pair(results, matches)]
+    by_run = defaultdict(dict)  # the results of one configuration, by seed
+    for result in results:
+        by_run[_run_key(result)][result.get("seed", 0)] = result
+    return [
+        _with_seeds(kept, by_run[_run_key(kept)])
+        for kept in _one_per_pair(results, matches)
+    ]
 
 
-def _with_seeds(kept: dict, results: list[dict]) -> dict:
+def _run_key(result) -> tuple:
+    """What the seeds of one run share: dataset, model, machine, configuration."""
+    return (
+        result["dataset"],
+        result["model"],
+        result["machine_key"],
+        suite.config_hash(result["dataset_config"], result["model_config"]),
+    )
+
+
+def _with_seeds(kept: dict, by_seed: dict[int, dict]) -> dict:
     """A shown result merged with its other seeds' results (``run --seed``).
 
-    The results of the same configuration on the same machine with other
-    seeds join it: the merged row's numbers are means over the seeds, its
-    ``seed_std`` the metrics' standard deviation over them (``np.std``, as
-    the tuned tables), its learning curve the kept result's own.
+    ``by_seed`` holds the results of the same configuration on the same
+    machine, by seed: the merged row's numbers are means over the seeds,
+    its ``seed_std`` the metrics' standard deviation over them (``np.std``,
+    as the tuned tables), its learning curve the kept result's own.
     """
-
-    def key(result):
-        return (
-            result["dataset"],
-            result["model"],
-            result["machine_key"],
-            suite.config_hash(result["dataset_config"], result["model_config"]),
-        )
-
-    by_seed = {r.get("seed", 0): r for r in results if key(r) == key(kept)}
     if len(by_seed) < 2:
         return kept
     runs = [by_seed[seed] for seed in sorted(by_seed)]
