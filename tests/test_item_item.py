@@ -109,6 +109,18 @@ def test_slim_keeps_the_largest_weights_and_threads_agree(split):
         np.testing.assert_allclose(np.sort(kept[:, j])[::-1][:3], expected, rtol=1e-5)
 
 
+def test_slim_all_keeps_every_weight_the_l1_penalty_leaves(split):
+    X_train, _ = split
+    every = SLIM(l1=0.1, l2=1.0, n_neighbors="all", max_iter=1000).fit(X_train)
+    n_items = every.n_items_
+    unpruned = SLIM(l1=0.1, l2=1.0, n_neighbors=n_items, max_iter=1000).fit(X_train)
+    pruned = SLIM(l1=0.1, l2=1.0, n_neighbors=2, max_iter=1000).fit(X_train)
+    np.testing.assert_array_equal(every.coef_.toarray(), unpruned.coef_.toarray())
+    assert every.coef_.nnz > pruned.coef_.nnz  # there was something to prune
+    with pytest.raises(ValueError, match="n_neighbors"):
+        SLIM(n_neighbors="every").fit(X_train)
+
+
 def test_slim_reports_columns_that_did_not_converge(split):
     X_train, _ = split
     with pytest.warns(ConvergenceWarning, match="did not converge"):

@@ -11,7 +11,7 @@ from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import ElasticNet
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import RecommenderMixin
 from ._item_item import ItemItemMixin
@@ -39,7 +39,7 @@ def _columns(matrix, targets, params, n_neighbors):
         unconverged += model.n_iter_ >= params["max_iter"]
         coef = model.coef_
         kept = np.flatnonzero(coef > 0)
-        if len(kept) > n_neighbors:
+        if n_neighbors is not None and len(kept) > n_neighbors:
             kept = kept[np.argpartition(-coef[kept], n_neighbors - 1)[:n_neighbors]]
         rows.append(kept)
         cols.append(np.full(len(kept), j))
@@ -61,7 +61,8 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
     :class:`~sklearn.linear_model.ElasticNet` on the sparse matrix, one
     column at a time, in ``n_jobs`` threads
     (coordinate descent releases the GIL). The L1 term makes ``W`` sparse;
-    each column then keeps its ``n_neighbors`` largest weights. A user's
+    each column then keeps its ``n_neighbors`` largest weights (all of them
+    with ``n_neighbors="all"``, the paper's SLIM and LensKit's). A user's
     score for item ``i`` is ``sum_j x_uj W_ji``: new users are folded in
     from ``history=`` without refitting and :meth:`explain` lists a user's
     history items by their term.
@@ -73,8 +74,10 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
         / n_users`` and ``l1_ratio = l1 / (l1 + l2)``.
     l2 : float, default=10.0
         L2 penalty.
-    n_neighbors : int, default=100
-        Weights kept per item column.
+    n_neighbors : int or "all", default=100
+        Weights kept per item column; ``"all"`` keeps every weight the L1
+        penalty leaves (slower to score, as many weights as the penalty
+        allows).
     max_iter : int, default=100
         Coordinate-descent sweeps per column; columns that stop at the cap
         are counted in ``n_unconverged_`` and reported by one warning.
@@ -115,7 +118,10 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
     _parameter_constraints = {
         "l1": [Interval(numbers.Real, 0, None, closed="left")],
         "l2": [Interval(numbers.Real, 0, None, closed="left")],
-        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "n_neighbors": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            StrOptions({"all"}),
+        ],
         "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
         "tol": [Interval(numbers.Real, 0, None, closed="neither")],
         "binarize": ["boolean"],
@@ -178,8 +184,9 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
             "tol": self.tol,
         }
         n_jobs = min(effective_n_jobs(self.n_jobs), max(self.n_items_, 1))
+        n_neighbors = None if self.n_neighbors == "all" else self.n_neighbors
         parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_columns)(matrix, targets, params, self.n_neighbors)
+            delayed(_columns)(matrix, targets, params, n_neighbors)
             for targets in np.array_split(np.arange(self.n_items_), n_jobs)
         )
         rows = [r for part in parts for r in part[0]]
