@@ -75,11 +75,20 @@ def test_slim_weights_are_non_negative_with_a_zero_diagonal(split):
     assert 0 < model.coef_.nnz < 0.5 * model.n_items_**2  # the L1 term sparsifies
 
 
-def test_slim_column_is_the_elastic_net_of_that_item(split):
+@pytest.mark.parametrize("signed", [False, True])
+def test_slim_column_is_the_elastic_net_of_that_item(split, signed):
+    # signed values (binarize=False) take scikit-learn's path even with
+    # numba: the compiled one visits only co-occurring items, exact only
+    # for non-negative values
     X_train, _ = split
-    model = SLIM(l1=0.5, l2=2.0, n_neighbors=1000, tol=1e-8, max_iter=5000)
-    model.fit(X_train)
-    matrix = (model.interactions_ != 0).toarray().astype(float)
+    y = np.random.default_rng(0).normal(size=len(X_train)) if signed else None
+    model = SLIM(
+        l1=0.5, l2=2.0, n_neighbors=1000, tol=1e-8, max_iter=5000, binarize=not signed
+    )
+    model.fit(X_train, y)
+    matrix = model.interactions_.toarray().astype(float)
+    if not signed:
+        matrix = (matrix != 0).astype(float)
     j = int(np.argmax(matrix.sum(0)))
     others = matrix.copy()
     others[:, j] = 0.0
@@ -119,6 +128,26 @@ def test_slim_all_keeps_every_weight_the_l1_penalty_leaves(split):
     assert every.coef_.nnz > pruned.coef_.nnz  # there was something to prune
     with pytest.raises(ValueError, match="n_neighbors"):
         SLIM(n_neighbors="every").fit(X_train)
+
+
+def test_slim_compiled_and_scikit_learn_paths_agree(split, monkeypatch):
+    # With numba, every column is solved by _kernels.slim_weights, which
+    # visits only the items sharing a user with it and settles the nonzero
+    # weights first; without, by scikit-learn's ElasticNet. Same optimum.
+    from sk_recsys.models import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    X_train, _ = split
+    params = dict(l1=0.3, l2=5.0, n_neighbors="all", tol=1e-10, max_iter=10_000)
+    compiled = SLIM(**params).fit(X_train)
+    monkeypatch.setattr(_kernels, "AVAILABLE", False)
+    reference = SLIM(**params).fit(X_train)
+    assert compiled.n_unconverged_ == reference.n_unconverged_ == 0
+    assert compiled.coef_.nnz > 0
+    np.testing.assert_allclose(
+        compiled.coef_.toarray(), reference.coef_.toarray(), atol=1e-6
+    )
 
 
 def test_slim_reports_columns_that_did_not_converge(split):

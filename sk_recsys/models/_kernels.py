@@ -12,6 +12,11 @@ a dense buffer that stays in the cache (Gustavson's algorithm), ranked, and
 only its ``k`` kept entries are written, rows in parallel on
 ``torch.get_num_threads()`` threads.
 
+:func:`slim_weights` is :class:`~sk_recsys.models.SLIM`'s fit: every
+item's non-negative elastic net on the other items, scikit-learn's
+coordinate descent and stopping rule, each column visiting only the items
+that share a row with it, columns in parallel.
+
 It needs ``numba`` (``pip install "sk-recsys[fast]"``); :data:`AVAILABLE`
 says whether it is installed, and callers fall back to the numpy path when
 it is not. Both paths keep the same entries, ties at a row's k-th value
@@ -28,7 +33,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-__all__ = ["AVAILABLE", "product_top_k", "top_k_columns"]
+__all__ = ["AVAILABLE", "product_top_k", "slim_weights", "top_k_columns"]
 
 AVAILABLE = importlib.util.find_spec("numba") is not None
 # Imported by the first kernel call (_compiled), not with sk_recsys: the
@@ -219,8 +224,144 @@ def _top_k_columns_mask(indptr, indices, data, n_cols, k, keep, kept_counts):
         kept_counts[i] = kept
 
 
+def _slim_columns(
+    x_indptr,
+    x_indices,
+    x_data,
+    norms,
+    c_indptr,
+    c_indices,
+    n_rows,
+    l1,
+    l2,
+    max_iter,
+    tol,
+    n_chunks,
+    weights,
+    n_iter,
+):
+    """Each column's non-negative elastic net, by scikit-learn's coordinate descent.
+
+    Column ``j`` of ``X`` (CSC: ``x_indptr``, ``x_indices``, ``x_data``;
+    ``norms`` its columns' squared norms) solves ``min 1/2 |x_j - X w|^2 +
+    l2/2 |w|^2 + l1 |w|_1``, ``w >= 0``, ``w_j = 0``, with scikit-learn's
+    cyclic updates on the residual ``R = x_j - X w`` (a dense buffer of
+    ``n_rows``, its touched rows listed so that it is cleared in their
+    number). As ``X`` is non-negative, the weight of an item that shares
+    no row with ``j`` never leaves zero (its ``X_k . R <= 0``), so a sweep
+    visits only column ``j``'s candidates, ``c_indices[c_indptr[j]:
+    c_indptr[j + 1]]`` in increasing order (scikit-learn's order), and
+    writes their weights to the same slots of ``weights``.
+
+    The stopping rule is scikit-learn's: the duality gap (formulation A),
+    checked before the first sweep and after every sweep whose largest
+    update is below ``tol`` times the largest weight, must fall to ``tol
+    |x_j|^2``; outside the candidates ``X'R - l2 w <= 0`` and it is 0 at
+    ``j``, so the dual norm is the largest over the candidates and 0.
+    ``n_iter[j]`` is the sweeps run, or -1 when the gap never got there
+    within ``max_iter``.
+    """
+    n = len(x_indptr) - 1
+    per_chunk = (n + n_chunks - 1) // n_chunks
+    for chunk in numba.prange(n_chunks):
+        residual = np.zeros(n_rows, dtype=np.float64)
+        active = np.empty(n, dtype=np.int64)
+        seen = np.zeros(n_rows, dtype=np.bool_)
+        touched = np.empty(n_rows, dtype=np.int64)
+        for j in range(chunk * per_chunk, min((chunk + 1) * per_chunk, n)):
+            start, stop = c_indptr[j], c_indptr[j + 1]
+            y_norm2 = norms[j]
+            n_iter[j] = 0
+            if y_norm2 == 0.0:
+                continue
+            n_touched = 0
+            for e in range(x_indptr[j], x_indptr[j + 1]):
+                u = x_indices[e]
+                residual[u] = x_data[e]
+                seen[u] = True
+                touched[n_touched] = u
+                n_touched += 1
+            n_iter[j] = -1
+            check = True  # scikit-learn checks the gap before the first sweep
+            for sweep in range(max_iter + 1):
+                if check:
+                    l1_norm = 0.0
+                    l2_norm2 = 0.0
+                    dual_norm = 0.0
+                    for p in range(start, stop):
+                        k = c_indices[p]
+                        if k == j:
+                            continue
+                        w = weights[p]
+                        l1_norm += w
+                        l2_norm2 += w * w
+                        xr = 0.0
+                        for e in range(x_indptr[k], x_indptr[k + 1]):
+                            xr += x_data[e] * residual[x_indices[e]]
+                        dual_norm = max(dual_norm, xr - l2 * w)
+                    r_norm2 = 0.0
+                    for t in range(n_touched):
+                        r_norm2 += residual[touched[t]] ** 2
+                    ry = 0.0
+                    for e in range(x_indptr[j], x_indptr[j + 1]):
+                        ry += residual[x_indices[e]] * x_data[e]
+                    scale = l1 / dual_norm if dual_norm > l1 else 1.0
+                    primal = 0.5 * (r_norm2 + l2 * l2_norm2) + l1 * l1_norm
+                    dual = -0.5 * scale * scale * (r_norm2 + l2 * l2_norm2)
+                    dual += scale * ry
+                    if primal - dual <= tol * y_norm2:
+                        n_iter[j] = sweep
+                        break
+                if sweep == max_iter:
+                    break
+                # a sweep over every candidate, then sweeps over the nonzero
+                # weights only until they settle (glmnet's active set)
+                n_active = stop - start
+                for inner in range(max_iter + 1):
+                    w_max = 0.0
+                    d_w_max = 0.0
+                    n_next = 0
+                    for a in range(n_active):
+                        p = start + a if inner == 0 else active[a]
+                        k = c_indices[p]
+                        if k == j:
+                            continue
+                        old = weights[p]
+                        xr = 0.0
+                        for e in range(x_indptr[k], x_indptr[k + 1]):
+                            xr += x_data[e] * residual[x_indices[e]]
+                        rho = xr + norms[k] * old - l1
+                        new = rho / (norms[k] + l2) if rho > 0.0 else 0.0
+                        if new != old:
+                            delta = new - old
+                            for e in range(x_indptr[k], x_indptr[k + 1]):
+                                u = x_indices[e]
+                                residual[u] -= x_data[e] * delta
+                                if not seen[u]:
+                                    seen[u] = True
+                                    touched[n_touched] = u
+                                    n_touched += 1
+                            weights[p] = new
+                            d_w_max = max(d_w_max, abs(delta))
+                        w_max = max(w_max, new)
+                        if new > 0.0:
+                            active[n_next] = p
+                            n_next += 1
+                    settled = w_max == 0.0 or d_w_max / w_max <= tol
+                    if inner == 0:
+                        check = settled or sweep == max_iter - 1
+                        if check:
+                            break
+                    elif settled:
+                        break
+                    n_active = n_next
+            for t in range(n_touched):
+                residual[touched[t]] = 0.0
+                seen[touched[t]] = False
+
+
 def _compiled():
-    """The compiled ``_product_top_k_rows``, ``_compact`` and ``_top_k_columns_mask``.
+    """The compiled kernels, in the order they are defined here.
 
     Raises ImportError without numba.
     """
@@ -239,16 +380,20 @@ def _compile():
 
     numba = module  # the kernels read numba.prange from this module's globals
     jit = numba.njit(parallel=True, cache=True, nogil=True)
-    return jit(_product_top_k_rows), jit(_compact), jit(_top_k_columns_mask)
+    return (
+        jit(_product_top_k_rows),
+        jit(_compact),
+        jit(_top_k_columns_mask),
+        jit(_slim_columns),
+    )
 
 
 @contextlib.contextmanager
-def _threads():
-    """numba's parallel loops on ``torch.get_num_threads()`` threads."""
+def _threads(n_threads=None):
+    """numba's parallel loops on ``n_threads`` (or ``torch.get_num_threads()``)."""
     previous = numba.get_num_threads()
-    numba.set_num_threads(
-        max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS))
-    )
+    wanted = torch.get_num_threads() if n_threads is None else n_threads
+    numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
     try:
         yield
     finally:
@@ -315,7 +460,7 @@ def product_top_k(
     [[0. 3. 3.]
      [0. 2. 6.]]
     """
-    product_rows, compact, _ = _compiled()
+    product_rows, compact, *_ = _compiled()
     left = sp.csr_matrix(left, dtype=np.float32)
     right = sp.csr_matrix(right, dtype=np.float32)
     n_rows, n_cols = left.shape[0], right.shape[1]
@@ -406,7 +551,7 @@ def top_k_columns(matrix, k: int) -> sp.csr_matrix:
      [0. 5.]
      [2. 0.]]
     """
-    *_, columns_mask = _compiled()
+    columns_mask = _compiled()[2]
     # no sum_duplicates: it would sort every row (the caller's rows hold
     # each column once)
     matrix = sp.csr_matrix(matrix, dtype=np.float32)
@@ -431,3 +576,84 @@ def top_k_columns(matrix, k: int) -> sp.csr_matrix:
     )
     kept.has_sorted_indices = matrix.has_sorted_indices
     return kept
+
+
+def slim_weights(matrix, l1: float, l2: float, *, max_iter: int, tol: float, n_threads):
+    """SLIM's weight matrix: every item's non-negative elastic net on the others.
+
+    The same problem, updates and stopping rule as scikit-learn's
+    :class:`~sklearn.linear_model.ElasticNet` (``alpha = (l1 + l2) /
+    n_rows``, ``l1_ratio = l1 / (l1 + l2)``, ``positive=True``, cyclic
+    coordinate descent) fitting each column of ``matrix`` on the others,
+    columns in parallel with no Python between them; a column's sweep
+    visits only the items that share a row with it (see
+    :func:`_slim_columns`), where scikit-learn's visits every item.
+
+    Parameters
+    ----------
+    matrix : sparse matrix of shape (n_rows, n_items)
+        Non-negative (an item sharing no row with a column could otherwise
+        take a weight).
+    l1, l2 : float
+    max_iter : int
+    tol : float
+    n_threads : int
+
+    Returns
+    -------
+    weights : csc_matrix of shape (n_items, n_items), float64
+        Column ``j`` holds the weights of the items predicting ``j``.
+    n_unconverged : int
+        Columns whose duality gap stayed above ``tol |x_j|^2``.
+
+    Raises
+    ------
+    ImportError
+        When numba is not installed (see :data:`AVAILABLE`).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from sk_recsys.models import _kernels
+    >>> X = sp.csc_matrix([[1.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+    >>> W, _ = _kernels.slim_weights(X, 0.1, 1.0, max_iter=100, tol=1e-8,
+    ...                              n_threads=1)
+    >>> print(W.toarray().round(3))
+    [[0.    0.475 0.   ]
+     [0.475 0.    0.475]
+     [0.    0.475 0.   ]]
+    """
+    slim = _compiled()[3]
+    matrix = sp.csc_matrix(matrix, dtype=np.float64)
+    matrix.sort_indices()
+    n_rows, n_items = matrix.shape
+    # each column's candidates: the items sharing a row with it, in order
+    pattern = matrix.copy()
+    pattern.data = np.ones_like(pattern.data, dtype=np.float32)
+    candidates = sp.csc_matrix(pattern.T @ pattern)
+    candidates.sort_indices()
+    weights = np.zeros(candidates.nnz, dtype=np.float64)
+    n_iter = np.zeros(n_items, dtype=np.int64)
+    with _threads(n_threads):
+        n_chunks = max(1, min(n_items, 8 * numba.get_num_threads()))
+        slim(
+            _unsigned(matrix.indptr),
+            _unsigned(matrix.indices),
+            matrix.data,
+            np.asarray(matrix.multiply(matrix).sum(axis=0)).ravel(),
+            candidates.indptr.astype(np.int64),  # slots, counted with int64
+            _unsigned(candidates.indices),
+            n_rows,
+            float(l1),
+            float(l2),
+            int(max_iter),
+            float(tol),
+            n_chunks,
+            weights,
+            n_iter,
+        )
+    result = sp.csc_matrix(
+        (weights, candidates.indices, candidates.indptr), shape=candidates.shape
+    )
+    result.eliminate_zeros()
+    return result, int((n_iter < 0).sum())

@@ -14,6 +14,7 @@ from sklearn.linear_model import ElasticNet
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..base import RecommenderMixin
+from . import _kernels
 from ._item_item import ItemItemMixin
 
 __all__ = ["SLIM"]
@@ -57,12 +58,18 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
         min_w  1/2 |x_j - X w|^2 + l2/2 |w|^2 + l1 |w|_1,
         w >= 0, w_j = 0,
 
-    solved by scikit-learn's coordinate-descent
-    :class:`~sklearn.linear_model.ElasticNet` on the sparse matrix, one
-    column at a time, in ``n_jobs`` threads
-    (coordinate descent releases the GIL). The L1 term makes ``W`` sparse;
-    each column then keeps its ``n_neighbors`` largest weights (all of them
-    with ``n_neighbors="all"``, the paper's SLIM and LensKit's). A user's
+    solved by coordinate descent in ``n_jobs`` threads. With numba
+    installed (``sk-recsys[fast]``) a compiled kernel runs scikit-learn's
+    updates and duality-gap stopping rule, visiting only the items that
+    share a user with the target (no other weight can leave zero when ``X``
+    is non-negative) and sweeping the nonzero weights until they settle
+    between full sweeps; otherwise, or for negative values, scikit-learn's
+    :class:`~sklearn.linear_model.ElasticNet` fits one column at a time on
+    the sparse matrix. The two reach the same optimum.
+
+    The L1 term makes ``W`` sparse; each column then keeps its
+    ``n_neighbors`` largest weights (all of them with
+    ``n_neighbors="all"``, the paper's SLIM and LensKit's). A user's
     score for item ``i`` is ``sum_j x_uj W_ji``: new users are folded in
     from ``history=`` without refitting and :meth:`explain` lists a user's
     history items by their term.
@@ -79,8 +86,10 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
         penalty leaves (slower to score, as many weights as the penalty
         allows).
     max_iter : int, default=100
-        Coordinate-descent sweeps per column; columns that stop at the cap
-        are counted in ``n_unconverged_`` and reported by one warning.
+        Coordinate-descent sweeps over every candidate item, per column (the
+        compiled kernel's sweeps over the nonzero weights in between are not
+        counted); columns that stop at the cap are counted in
+        ``n_unconverged_`` and reported by one warning.
     tol : float, default=1e-4
         Coordinate-descent tolerance.
     binarize : bool, default=True
@@ -172,6 +181,34 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
             self._history_values(self.interactions_), dtype=np.float64
         )
         matrix.sort_indices()
+        n_jobs = min(effective_n_jobs(self.n_jobs), max(self.n_items_, 1))
+        n_neighbors = None if self.n_neighbors == "all" else self.n_neighbors
+        if _kernels.AVAILABLE and (matrix.data >= 0).all():
+            weights, self.n_unconverged_ = _kernels.slim_weights(
+                matrix,
+                self.l1,
+                self.l2,
+                max_iter=self.max_iter,
+                tol=self.tol,
+                n_threads=n_jobs,
+            )
+            weights = sp.csr_matrix(weights)
+            if n_neighbors is not None:
+                weights = _kernels.top_k_columns(weights, n_neighbors)
+        else:
+            weights = self._fit_columns(matrix, n_jobs, n_neighbors)
+        if self.n_unconverged_:
+            warnings.warn(
+                f"{self.n_unconverged_} of {self.n_items_} SLIM columns did not "
+                f"converge within max_iter={self.max_iter}; raise max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=2,
+            )
+        self._set_coef(weights)
+        return self
+
+    def _fit_columns(self, matrix, n_jobs, n_neighbors):
+        """``W`` by scikit-learn's ElasticNet, a column at a time in threads."""
         penalty = self.l1 + self.l2
         params = {
             "alpha": penalty / max(self.n_users_, 1),
@@ -183,30 +220,18 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
             "max_iter": self.max_iter,
             "tol": self.tol,
         }
-        n_jobs = min(effective_n_jobs(self.n_jobs), max(self.n_items_, 1))
-        n_neighbors = None if self.n_neighbors == "all" else self.n_neighbors
         parts = Parallel(n_jobs=n_jobs, prefer="threads")(
             delayed(_columns)(matrix, targets, params, n_neighbors)
             for targets in np.array_split(np.arange(self.n_items_), n_jobs)
         )
+        self.n_unconverged_ = int(sum(part[3] for part in parts))
+        shape = (self.n_items_, self.n_items_)
         rows = [r for part in parts for r in part[0]]
+        if not rows:
+            return sp.csr_matrix(shape, dtype=np.float32)
         cols = [c for part in parts for c in part[1]]
         values = [v for part in parts for v in part[2]]
-        self.n_unconverged_ = int(sum(part[3] for part in parts))
-        if self.n_unconverged_:
-            warnings.warn(
-                f"{self.n_unconverged_} of {self.n_items_} SLIM columns did not "
-                f"converge within max_iter={self.max_iter}; raise max_iter or tol.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        shape = (self.n_items_, self.n_items_)
-        if not rows:
-            self._set_coef(sp.csr_matrix(shape, dtype=np.float32))
-            return self
-        weights = sp.csr_matrix(
+        return sp.csr_matrix(
             (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
             shape=shape,
         )
-        self._set_coef(weights)
-        return self
