@@ -130,7 +130,8 @@ def test_slim_all_keeps_every_weight_the_l1_penalty_leaves(split):
         SLIM(n_neighbors="every").fit(X_train)
 
 
-def test_slim_compiled_and_scikit_learn_paths_agree(split, monkeypatch):
+@pytest.mark.parametrize("n_neighbors", ["all", 3])
+def test_slim_compiled_and_scikit_learn_paths_agree(split, monkeypatch, n_neighbors):
     # With numba, every column is solved by _kernels.slim_weights, which
     # visits only the items sharing a user with it and settles the nonzero
     # weights first; without, by scikit-learn's ElasticNet. Same optimum.
@@ -139,7 +140,7 @@ def test_slim_compiled_and_scikit_learn_paths_agree(split, monkeypatch):
     if not _kernels.AVAILABLE:
         pytest.skip("numba is not installed")
     X_train, _ = split
-    params = dict(l1=0.3, l2=5.0, n_neighbors="all", tol=1e-10, max_iter=10_000)
+    params = dict(l1=0.3, l2=5.0, n_neighbors=n_neighbors, tol=1e-10, max_iter=10_000)
     compiled = SLIM(**params).fit(X_train)
     monkeypatch.setattr(_kernels, "AVAILABLE", False)
     reference = SLIM(**params).fit(X_train)

@@ -297,6 +297,31 @@ def top_k_sparse_rows(matrix, k: int) -> sp.csr_matrix:
     return _csr(*_top_k_sparse(matrix, k), matrix.shape)
 
 
+def top_k_sparse_columns(matrix, k: int) -> sp.csr_matrix:
+    """The ``k`` largest positive entries of each column of a sparse matrix.
+
+    Through the compiled kernel when numba is installed
+    (:func:`sk_recsys.models._kernels.top_k_columns`, no transpose),
+    otherwise :func:`top_k_sparse_rows` of the transpose; both keep the
+    lower rows on ties and return sorted indices.
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from sk_recsys.models.knn import top_k_sparse_columns
+    >>> X = sp.csr_matrix([[3.0, 0.0], [1.0, 5.0], [2.0, -1.0]])
+    >>> top_k_sparse_columns(X, 2).toarray()
+    array([[3., 0.],
+           [0., 5.],
+           [2., 0.]], dtype=float32)
+    """
+    if _kernels.AVAILABLE:
+        kept = _kernels.top_k_columns(matrix, k)
+        kept.sort_indices()
+        return kept
+    return top_k_sparse_rows(sp.csr_matrix(matrix).T, k).T.tocsr()
+
+
 def top_k_rows(
     block, n_rows: int, n_cols: int, k: int, *, exclude=None
 ) -> sp.csr_matrix:

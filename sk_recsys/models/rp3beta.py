@@ -13,7 +13,7 @@ from sklearn.utils._param_validation import Interval
 from ..base import RecommenderMixin
 from . import _kernels
 from ._item_item import ItemItemMixin
-from .knn import product_blocks, top_k_rows, top_k_sparse_rows
+from .knn import product_blocks, top_k_rows, top_k_sparse_columns
 
 __all__ = ["RP3Beta", "item_transitions"]
 
@@ -189,10 +189,6 @@ class RP3Beta(ItemItemMixin, RecommenderMixin, BaseEstimator):
             weights = normalize(weights, norm="l1", axis=1)
         # The reference code's second pass: each item also keeps only its
         # n_neighbors strongest incoming weights (top-k per column).
-        if _kernels.AVAILABLE:
-            weights = _kernels.top_k_columns(weights, self.n_neighbors)
-            weights.sort_indices()
-        else:
-            weights = top_k_sparse_rows(weights.T, self.n_neighbors).T
+        weights = top_k_sparse_columns(weights, self.n_neighbors)
         self._set_coef(weights)
         return self

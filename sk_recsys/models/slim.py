@@ -16,11 +16,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..base import RecommenderMixin
 from . import _kernels
 from ._item_item import ItemItemMixin
+from .knn import top_k_sparse_columns
 
 __all__ = ["SLIM"]
 
 
-def _columns(matrix, targets, params, n_neighbors):
+def _columns(matrix, targets, params):
     """Fit the elastic net of each target column; (rows, cols, values, unconverged)."""
     matrix = matrix.copy()  # this worker zeroes one column at a time
     model = ElasticNet(**params)
@@ -40,8 +41,6 @@ def _columns(matrix, targets, params, n_neighbors):
         unconverged += model.n_iter_ >= params["max_iter"]
         coef = model.coef_
         kept = np.flatnonzero(coef > 0)
-        if n_neighbors is not None and len(kept) > n_neighbors:
-            kept = kept[np.argpartition(-coef[kept], n_neighbors - 1)[:n_neighbors]]
         rows.append(kept)
         cols.append(np.full(len(kept), j))
         values.append(coef[kept])
@@ -182,7 +181,6 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
         )
         matrix.sort_indices()
         n_jobs = min(effective_n_jobs(self.n_jobs), max(self.n_items_, 1))
-        n_neighbors = None if self.n_neighbors == "all" else self.n_neighbors
         if _kernels.AVAILABLE and (matrix.data >= 0).all():
             weights, self.n_unconverged_ = _kernels.slim_weights(
                 matrix,
@@ -192,11 +190,10 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
                 tol=self.tol,
                 n_threads=n_jobs,
             )
-            weights = sp.csr_matrix(weights)
-            if n_neighbors is not None:
-                weights = _kernels.top_k_columns(weights, n_neighbors)
         else:
-            weights = self._fit_columns(matrix, n_jobs, n_neighbors)
+            weights = self._fit_columns(matrix, n_jobs)
+        if self.n_neighbors != "all":
+            weights = top_k_sparse_columns(weights, self.n_neighbors)
         if self.n_unconverged_:
             warnings.warn(
                 f"{self.n_unconverged_} of {self.n_items_} SLIM columns did not "
@@ -207,7 +204,7 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
         self._set_coef(weights)
         return self
 
-    def _fit_columns(self, matrix, n_jobs, n_neighbors):
+    def _fit_columns(self, matrix, n_jobs):
         """``W`` by scikit-learn's ElasticNet, a column at a time in threads."""
         penalty = self.l1 + self.l2
         params = {
@@ -221,7 +218,7 @@ class SLIM(ItemItemMixin, RecommenderMixin, BaseEstimator):
             "tol": self.tol,
         }
         parts = Parallel(n_jobs=n_jobs, prefer="threads")(
-            delayed(_columns)(matrix, targets, params, n_neighbors)
+            delayed(_columns)(matrix, targets, params)
             for targets in np.array_split(np.arange(self.n_items_), n_jobs)
         )
         self.n_unconverged_ = int(sum(part[3] for part in parts))
