@@ -32,7 +32,7 @@ demo: $(STAMP)
 	fi
 
 test: $(STAMP)
-	SK_RECSYS_DATA="$(if $(DATA),$(abspath $(DATA)),)" $(BIN)/python -m pytest -n 2 --doctest-modules sk_recsys tests examples/plugin_package
+	SK_RECSYS_DATA="$(if $(DATA),$(abspath $(DATA)),)" $(BIN)/python -m pytest -n 2 --durations=20 --doctest-modules sk_recsys tests examples/plugin_package
 
 lint: $(STAMP)
 	$(BIN)/ruff check sk_recsys tests benchmarks examples

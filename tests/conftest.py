@@ -2,15 +2,26 @@ import json
 import os
 from pathlib import Path
 
-import pytest
-import torch
+_WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))
+if _WORKER:
+    # One thread per test worker in every pool (torch, both OpenBLAS copies,
+    # the OpenMP runtimes): with -n 2 on 2 cores, more threads oversubscribe
+    # the CPU, and the pools' spinning makes the other worker's tests crawl.
+    # The variables reach libraries loaded later; threadpoolctl below limits
+    # the ones pytest's plugins may already have loaded. Tests that need
+    # several threads set them explicitly.
+    for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_variable, "1")
 
-from sk_recsys.datasets import make_interactions
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
 
-if os.environ.get("PYTEST_XDIST_WORKER"):
-    # One torch thread per test worker: with -n 2 on 2 cores, more threads
-    # oversubscribe the CPU and OpenMP's spinning makes neural tests crawl.
+from sk_recsys.datasets import make_interactions  # noqa: E402
+
+if _WORKER:
     torch.set_num_threads(1)
+    threadpool_limits(limits=1)
 
 
 def movielens_home() -> Path | None:
