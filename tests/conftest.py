@@ -6,7 +6,7 @@ _WORKER = bool(os.environ.get("PYTEST_XDIST_WORKER"))
 if _WORKER:
     # One thread per test worker in every pool (torch, both OpenBLAS copies,
     # the OpenMP runtimes): with -n 2 on 2 cores, more threads oversubscribe
-    # the CPU, and the pools' spinning makes the other worker's tests crawl.
+    # the CPU, and the pools' spinning can make the other worker's tests crawl.
     # The variables reach libraries loaded later; threadpoolctl below limits
     # the ones pytest's plugins may already have loaded. Tests that need
     # several threads set them explicitly.
