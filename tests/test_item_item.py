@@ -423,6 +423,31 @@ def test_compiled_kernels_follow_torch_threads():
     assert (results[0] != results[1]).nnz == 0
 
 
+def test_compiled_kernels_leave_torch_threads_as_they_were():
+    # numba starts its threads once a process, so a fresh interpreter; its
+    # OpenMP layer used to set torch's count to every core on that start,
+    # once torch had read its count (as any torch work before does).
+    import subprocess
+    import sys
+
+    from sk_recsys.models import _kernels
+
+    if not _kernels.AVAILABLE:
+        pytest.skip("numba is not installed")
+    script = (
+        "import torch, sk_recsys\n"
+        "torch.set_num_threads(1)\n"
+        "torch.get_num_threads()\n"
+        "sk_recsys.ItemKNN(n_neighbors=5).fit([[0, 1], [1, 1], [1, 2], [2, 0]])\n"
+        "print(torch.get_num_threads())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"]
+
+
 def test_compiled_kernels_say_what_to_install(monkeypatch):
     from sk_recsys.models import _kernels
 

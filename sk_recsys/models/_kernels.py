@@ -390,14 +390,24 @@ def _compile():
 
 @contextlib.contextmanager
 def _threads(n_threads=None):
-    """numba's parallel loops on ``n_threads`` (or ``torch.get_num_threads()``)."""
-    previous = numba.get_num_threads()
-    wanted = torch.get_num_threads() if n_threads is None else n_threads
+    """numba's parallel loops on ``n_threads`` (or ``torch.get_num_threads()``).
+
+    torch's own thread count is left as it was. numba's OpenMP layer, when it
+    starts its threads (the first parallel call of a process), sets the
+    calling thread's OpenMP count to every core, and torch reads its count
+    from there: a process set to one torch thread would go on with torch on
+    all cores, oversubscribing the CPU beside other processes.
+    """
+    torch_threads = torch.get_num_threads()
+    previous = numba.get_num_threads()  # the first call starts numba's threads
+    wanted = torch_threads if n_threads is None else n_threads
     numba.set_num_threads(max(1, min(wanted, numba.config.NUMBA_NUM_THREADS)))
     try:
         yield
     finally:
         numba.set_num_threads(previous)
+        if torch.get_num_threads() != torch_threads:
+            torch.set_num_threads(torch_threads)
 
 
 def _unsigned(index):
