@@ -187,6 +187,8 @@ def select(
                     **measured,
                     "command": _common.command(),
                     "machine_key": suite.machine_key(_common.machine()),
+                    # the file's machine is its last writer's: times need their own
+                    "torch_threads": torch.get_num_threads(),
                 }
             )
             write(name, dataset_name, rows, every)
