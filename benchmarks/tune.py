@@ -37,7 +37,12 @@ after every trial, with the machine, the library's version and the git
 commit. A rerun skips a pair already complete with the same configuration
 (entry, space, trials, seeds), on this machine or another, and resumes an
 interrupted one of this machine from its stored trials (the sampler is
-told them before it asks for more).
+told them before it asks for more). Each trial stores its wall time
+(``wall_s``: the fit and the scoring of the validation users), and the
+search time (``search_s``) is their sum, so an interrupted search keeps
+what its earlier processes spent. Results stored before 7 December 2026
+lack ``wall_s`` and lost the time of any process that was interrupted;
+the report shows those searches as at least the sum of their fit times.
 """
 
 from __future__ import annotations
@@ -292,6 +297,7 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
             _replay(study, spaces, done)
     while len(state["trials"]) < budget:
         number = len(state["trials"])
+        start = time.perf_counter()
         if study is not None:
             trial = study.ask(spaces)
             params = dict(trial.params)
@@ -311,6 +317,7 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
                 study.tell(trial, value)
             else:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        wall_s = time.perf_counter() - start
         state["trials"].append(
             {
                 "number": number,
@@ -318,10 +325,14 @@ def search(model, model_name, valid, protocol, space, n_trials, state, path):
                 "value": value,
                 "valid": values,
                 "fit_s": fit_s,
+                "wall_s": wall_s,
                 "others_busy_cores": others,
                 "error": error,
             }
         )
+        # Counted with the trial it belongs to, so that a search stopped
+        # part-way and resumed keeps the time its earlier processes spent.
+        state["search_s"] += wall_s
         shown = "failed: " + error if error else f"{metric} {value:.4f}"
         print(
             f"    {model_name} trial {number + 1:>2}/{budget} {shown} "
@@ -459,13 +470,11 @@ def tune_pair(
         # No validation value of its own: this dataset was never searched.
         chosen = {"params": reused["params"], "value": None}
     else:
-        start = time.perf_counter()
         valid = suite.validation_fold(folds[0])
         before = len(state["trials"])
         budget = search(
             model, model_name, valid, protocol, space, n_trials, state, path
         )
-        state["search_s"] += time.perf_counter() - start
         state["budget"] = budget
         if len(state["trials"]) > before:
             _write(path, state)

@@ -257,6 +257,53 @@ tuned_on = "tiny"
     assert "| 0 (setting of tiny) |" in report.tuned_section(states)
 
 
+def test_an_interrupted_search_keeps_the_time_its_first_process_spent(
+    harness, monkeypatch
+):
+    # The search time of a pair is what a user budgets for: a search that was
+    # stopped and resumed counts the time of every process that ran it.
+    config, _ = harness
+    score = suite.fit_and_score
+    calls = []
+
+    def stopped_at_the_third_trial(*args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(args)
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(suite, "fit_and_score", stopped_at_the_third_trial)
+    with pytest.raises(KeyboardInterrupt):
+        tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
+    stored = json.loads(path.read_text())
+    assert len(stored["trials"]) == 2
+    first = sum(trial["wall_s"] for trial in stored["trials"])
+    assert first > 0 and stored["search_s"] == pytest.approx(first)
+    monkeypatch.setattr(suite, "fit_and_score", score)
+    (resumed,) = tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    walls = [trial["wall_s"] for trial in resumed["trials"]]
+    assert walls[:2] == [trial["wall_s"] for trial in stored["trials"]]
+    assert resumed["search_s"] == pytest.approx(sum(walls))
+
+
+def test_a_search_whose_early_time_was_lost_shows_a_lower_bound(harness):
+    # Results stored before trials kept their own time lost what an
+    # interrupted process spent; the table shows at least their fit times.
+    report = pytest.importorskip("benchmarks.report")
+    config, _ = harness
+    (state,) = tune.run(config, models=["ease"], n_trials=3, n_seeds=1)
+    assert f"| {report._seconds(state['search_s'])} |" in report.tuned_section([state])
+    old = json.loads(json.dumps(state))
+    for trial in old["trials"]:
+        del trial["wall_s"]
+    fits = sum(trial["fit_s"] for trial in old["trials"])
+    old["search_s"] = 0.0  # the process that finished ran no trial
+    assert f"| >= {report._seconds(fits)} |" in report.tuned_section([old])
+    old["search_s"] = fits * 2  # one process ran them all: its time is kept
+    assert f"| {report._seconds(fits * 2)} |" in report.tuned_section([old])
+
+
 def test_a_tuned_table_from_two_machines_names_each_rows_machine(harness):
     # Search and fit times from different machines do not compare: a table
     # that mixes them says which machine measured each row.
