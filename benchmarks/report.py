@@ -369,18 +369,30 @@ def tuned_section(states) -> str:
     for state in states:
         grouped[state["dataset"]].append(state)
     order = list(config["datasets"])
-    names = sorted(grouped, key=lambda n: order.index(n) if n in order else len(order))
+    # Every dataset the suite plans, tuned or not yet, so that the summary
+    # never hides one; then any stored dataset the configuration dropped.
+    planned = list(dict.fromkeys(dataset for dataset, _ in suite.planned(config)))
+    names = sorted(
+        set(planned) | set(grouped),
+        key=lambda n: order.index(n) if n in order else len(order),
+    )
     summary = [
         "| dataset | best of ours | best peer | difference (95% interval) |",
         "|---|---|---|---|",
     ]
     tables = []
     for name in names:
-        rows = _tuned_order(grouped[name])
+        rows = _tuned_order(grouped[name]) if grouped.get(name) else []
+        label = config["datasets"].get(name, {}).get("label", name)
         if not rows:
+            _, planned_here = tuned_coverage(name, [], config)
+            if planned_here:
+                summary.append(
+                    f"| {label} | - | - | not tuned yet (0 of {planned_here} "
+                    "models); the defaults table below has its numbers |"
+                )
             continue
         metric, _ = _primary(rows[0]["protocol"])
-        label = config["datasets"].get(name, {}).get("label", name)
         ours = next((s for s in rows if _ours(s)), None)
         peer = next((s for s in rows if not _ours(s)), None)
 

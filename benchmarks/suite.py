@@ -238,10 +238,13 @@ def load_folds(spec: dict, home: Path | None) -> list[Fold]:
     elif source == "synthetic":
         from sk_recsys.datasets import make_interactions
 
+        # 1-5 ratings for the rating protocol, one per interaction otherwise.
+        explicit = spec.get("protocol") == "rating"
         X, y = make_interactions(
-            **spec["params"], explicit=False, random_state=0, return_X_y=True
+            **spec["params"], explicit=explicit, random_state=0, return_X_y=True
         )
-        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], np.ones(len(X), np.float32))
+        values = y if explicit else np.ones(len(X), np.float32)
+        frame = _frame(X.iloc[:, 0], X.iloc[:, 1], values)
     else:
         raise ValueError(f"Unknown dataset source {source!r} in the configuration.")
     holdout = spec.get("holdout", "user")

@@ -304,6 +304,57 @@ def test_a_search_whose_early_time_was_lost_shows_a_lower_bound(harness):
     assert f"| {report._seconds(fits * 2)} |" in report.tuned_section([old])
 
 
+def test_the_rating_protocol_selects_the_lowest_validation_rmse(harness):
+    # MovieLens-100K u1..u5 is tuned by RMSE: the lowest validation error
+    # wins, and the refit is tested on every fold by RMSE.
+    config, fits = harness
+    text = (
+        config.read_text()
+        + """
+[datasets.tiny-ratings]
+label = "tiny ratings (1-5)"
+source = "synthetic"
+params = { n_users = 60, n_items = 40, interactions_per_user = 12 }
+test_size = 0.2
+seed = 0
+protocol = "rating"
+
+[models.mf-mse]
+library = "sk_recsys"
+estimator = "mf"
+params = { loss = "mse", max_epochs = 2, random_state = 0 }
+[models.mf-mse.space]
+l2 = { low = 0.001, high = 10.0, log = true }
+
+[[runs]]
+datasets = ["tiny-ratings"]
+models = ["mf-mse"]
+"""
+    )
+    config.write_text(text)
+    (state,) = tune.run(config, datasets=["tiny-ratings"], n_trials=4, n_seeds=1)
+    values = [trial["value"] for trial in state["trials"]]
+    assert len(values) == 4 and len(set(values)) > 1
+    assert state["chosen"]["valid"] == min(values)
+    assert set(state["test"]) >= {"rmse", "mae"}
+    assert [fit[1] for fit in fits] == ["holdout-validation"] * 4 + ["holdout"]
+
+
+def test_the_summary_names_every_planned_dataset_tuned_or_not(harness):
+    # A reader must see which datasets are not tuned yet, not miss them.
+    report = pytest.importorskip("benchmarks.report")
+    config, _ = harness
+    states = tune.run(config, models=["ease"], n_trials=2, n_seeds=1)
+    text = report.tuned_section(states)
+    suite_config = suite.load_config()
+    for name in dict.fromkeys(dataset for dataset, _ in suite.planned(suite_config)):
+        label = suite_config["datasets"][name]["label"]
+        _, planned = report.tuned_coverage(name, [], suite_config)
+        if planned:
+            assert f"| {label} | - | - | not tuned yet (0 of {planned} " in text
+    assert "| tiny | ease " in text  # the tuned one has its row (named by key)
+
+
 def test_a_tuned_table_from_two_machines_names_each_rows_machine(harness):
     # Search and fit times from different machines do not compare: a table
     # that mixes them says which machine measured each row.
