@@ -221,8 +221,8 @@ def _tuned_leader(label, states, config, name) -> str | None:
     peer = next((s for s in rows if not _ours(s)), None)
     if ours is None or peer is None or done < planned:
         return None  # a partly tuned dataset stays on its default runs
-    metric, _ = _primary(rows[0]["protocol"])
-    versus = _verdict(ours["model"], peer["model"], compare(ours, peer))
+    metric, higher = _primary(rows[0]["protocol"])
+    versus = _verdict(ours["model"], peer["model"], compare(ours, peer), higher)
     return (
         f"| {label} | {metric} "
         f"| {ours['model']} {_mean_std(ours['test'][metric])} "
@@ -326,15 +326,26 @@ def _trials(state) -> str:
 
 
 def compare(a: dict, b: dict) -> dict | None:
-    """Paired bootstrap of two tuned results' per-user NDCG@10 (a - b)."""
+    """Paired bootstrap of two tuned results over their test users (a - b).
+
+    Of their per-user NDCG@10 on the ranking protocol, of their RMSE on the
+    rating protocol.
+    """
     users_a = a["test"].get("per_user")
     users_b = b["test"].get("per_user")
     if not users_a or not users_b or users_a["users"] != users_b["users"]:
         return None
+    if "sse" in users_a and "sse" in users_b:
+        return tune.paired_bootstrap(
+            users_a["sse"], users_b["sse"], counts=users_a["count"]
+        )
+    if "ndcg@10" not in users_a or "ndcg@10" not in users_b:
+        return None
     return tune.paired_bootstrap(users_a["ndcg@10"], users_b["ndcg@10"])
 
 
-def _verdict(a_name, b_name, result) -> str:
+def _verdict(a_name, b_name, result, higher=True) -> str:
+    """``higher``: whether a larger value of the metric is better."""
     if result is None:
         return "no paired comparison (per-user scores missing)"
     interval = (
@@ -342,7 +353,7 @@ def _verdict(a_name, b_name, result) -> str:
     )
     if not result["win"]:
         return f"{interval}: no clear winner"
-    winner = a_name if result["difference"] > 0 else b_name
+    winner = a_name if (result["difference"] > 0) == higher else b_name
     return f"{interval}: {winner} wins"
 
 
@@ -392,7 +403,7 @@ def tuned_section(states) -> str:
                     "models); the defaults table below has its numbers |"
                 )
             continue
-        metric, _ = _primary(rows[0]["protocol"])
+        metric, higher = _primary(rows[0]["protocol"])
         ours = next((s for s in rows if _ours(s)), None)
         peer = next((s for s in rows if not _ours(s)), None)
 
@@ -403,7 +414,7 @@ def tuned_section(states) -> str:
 
         versus = "-"
         if ours is not None and peer is not None:
-            versus = _verdict(ours["model"], peer["model"], compare(ours, peer))
+            versus = _verdict(ours["model"], peer["model"], compare(ours, peer), higher)
         done, planned = tuned_coverage(name, grouped[name], config)
         if done < planned:
             versus += f" (partial: {done} of {planned} models tuned)"
@@ -430,7 +441,9 @@ def tuned_section(states) -> str:
                 + f"| {_setting(state['chosen']['params'])} |"
             )
         if len(rows) > 1:
-            top = _verdict(rows[0]["model"], rows[1]["model"], compare(*rows[:2]))
+            top = _verdict(
+                rows[0]["model"], rows[1]["model"], compare(*rows[:2]), higher
+            )
             lines += [
                 "",
                 f"Top two, paired bootstrap over test users (1,000 resamples): "
@@ -467,7 +480,9 @@ def tuned_section(states) -> str:
         "split carved from the training rows, selected by the headline metric; "
         "the chosen setting was refit on the whole training rows and tested "
         "once per seed (mean ± std over seeds). A difference is a win only "
-        "when its 95% paired-bootstrap interval over test users excludes 0.",
+        "when its 95% paired-bootstrap interval over test users excludes 0 "
+        "(of NDCG@10; of the RMSE over the resampled users' ratings on the "
+        "rating protocol, where the lower wins).",
         "",
     ]
     return "\n".join([*intro, *summary, "", *tables])

@@ -327,16 +327,29 @@ def evaluate_ranking(score_users, fold: Fold, *, per_user=False) -> dict:
     return values
 
 
-def evaluate_rating(predict_pairs, fold: Fold, scale=(1.0, 5.0)) -> dict:
-    """RMSE and MAE of predicted ratings, clipped to the rating scale."""
+def evaluate_rating(
+    predict_pairs, fold: Fold, scale=(1.0, 5.0), *, per_user=False
+) -> dict:
+    """RMSE and MAE of predicted ratings, clipped to the rating scale.
+
+    ``per_user=True`` adds ``"per_user"``: the test users, each one's sum of
+    squared errors and number of test ratings, from which the RMSE of any
+    resample of the users follows (the paired bootstrap of the tuned tables).
+    """
     from sk_recsys.metrics import mae, rmse
 
-    predictions = np.clip(
-        predict_pairs(fold.test["user"].to_numpy(), fold.test["item"].to_numpy()),
-        *scale,
-    )
+    users = fold.test["user"].to_numpy()
+    predictions = np.clip(predict_pairs(users, fold.test["item"].to_numpy()), *scale)
     truth = fold.test["value"].to_numpy(np.float64)
-    return {"rmse": rmse(truth, predictions), "mae": mae(truth, predictions)}
+    values = {"rmse": rmse(truth, predictions), "mae": mae(truth, predictions)}
+    if per_user:
+        test_users, row_user = np.unique(users, return_inverse=True)
+        values["per_user"] = {
+            "users": test_users.tolist(),
+            "sse": np.bincount(row_user, weights=(truth - predictions) ** 2).tolist(),
+            "count": np.bincount(row_user).tolist(),
+        }
+    return values
 
 
 # ------------------------------------------------------------------ runs
@@ -352,7 +365,7 @@ def fit_and_score(
     inside ``fit`` (learning curves, a side environment's start-up), the
     last item is how many cores other processes kept busy during the fit
     (:class:`benchmarks._common.Stopwatch`), and ``per_user`` is passed to
-    :func:`evaluate_ranking`.
+    :func:`evaluate_ranking` or :func:`evaluate_rating`.
     """
     adapter = peers.make(model, protocol, seed=seed)
     with _common.Stopwatch() as fit_watch:
@@ -362,7 +375,7 @@ def fit_and_score(
     if protocol == "ranking":
         values = evaluate_ranking(adapter.score_users, fold, per_user=per_user)
     else:
-        values = evaluate_rating(adapter.predict_pairs, fold)
+        values = evaluate_rating(adapter.predict_pairs, fold, per_user=per_user)
     eval_s = time.perf_counter() - start
     return values, fit_s, eval_s, adapter, curve, fit_watch.others_busy_cores
 

@@ -147,7 +147,9 @@ def _entry_with(model: dict, params: dict) -> dict:
     return {**model, "params": {**model.get("params", {}), **params}}
 
 
-def paired_bootstrap(a, b, *, n_resamples=1000, seed=0, level=0.95) -> dict:
+def paired_bootstrap(
+    a, b, *, counts=None, n_resamples=1000, seed=0, level=0.95
+) -> dict:
     """The mean of ``a - b`` over paired users and its bootstrap interval.
 
     ``a`` and ``b`` hold one value per test user, in the same user order
@@ -155,22 +157,36 @@ def paired_bootstrap(a, b, *, n_resamples=1000, seed=0, level=0.95) -> dict:
     ``n_resamples`` times; the interval is the percentile interval at
     ``level``. ``win`` says whether it excludes 0 (then ``a`` is better
     when the difference is positive).
+
+    With ``counts`` (each user's number of test ratings), ``a`` and ``b``
+    are each user's sum of squared errors and the statistic is the RMSE
+    over the resampled users' ratings, ``RMSE(a) - RMSE(b)`` (``a`` is
+    better when it is negative).
     """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 1 or not len(a):
         raise ValueError("paired_bootstrap needs two equal-length 1-d arrays.")
-    difference = a - b
     rng = np.random.default_rng(seed)
-    rows = rng.integers(len(difference), size=(n_resamples, len(difference)))
-    means = difference[rows].mean(axis=1)
+    rows = rng.integers(len(a), size=(n_resamples, len(a)))
+    if counts is None:
+        difference = float((a - b).mean())
+        means = (a - b)[rows].mean(axis=1)
+    else:
+        counts = np.asarray(counts, dtype=np.float64)
+        if counts.shape != a.shape:
+            raise ValueError("counts needs one number of ratings per user.")
+        difference = float(np.sqrt(a.sum() / counts.sum()))
+        difference -= float(np.sqrt(b.sum() / counts.sum()))
+        n = counts[rows].sum(axis=1)
+        means = np.sqrt(a[rows].sum(axis=1) / n) - np.sqrt(b[rows].sum(axis=1) / n)
     tail = (1 - level) / 2
     low, high = np.quantile(means, [tail, 1 - tail])
     return {
-        "difference": float(difference.mean()),
+        "difference": difference,
         "low": float(low),
         "high": float(high),
         "win": bool(low > 0 or high < 0),
-        "n_users": len(difference),
+        "n_users": len(a),
         "n_resamples": n_resamples,
     }
 
@@ -399,10 +415,15 @@ def summarise(runs, protocol) -> dict:
     first = runs[0]["fold"] if runs else None
     users = [r["per_user"] for r in runs if r.get("per_user") and r["fold"] == first]
     if users:
-        # Each test user's NDCG@10 on the first fold, averaged over seeds.
+        # Each test user's values on the first fold, averaged over seeds:
+        # NDCG@10, or the sum of squared errors and number of test ratings.
         summary["per_user"] = {
             "users": users[0]["users"],
-            "ndcg@10": np.mean([u["ndcg@10"] for u in users], axis=0).tolist(),
+            **{
+                key: np.mean([u[key] for u in users], axis=0).tolist()
+                for key in users[0]
+                if key != "users"
+            },
         }
     return summary
 

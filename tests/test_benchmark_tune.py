@@ -186,6 +186,24 @@ def test_paired_bootstrap_marks_a_win_only_when_the_interval_excludes_zero():
         tune.paired_bootstrap(base, base[:10])
 
 
+def test_the_rmse_bootstrap_resamples_users_with_their_ratings():
+    # A user with many test ratings weighs more in the RMSE than one with
+    # few: the statistic is the RMSE over the resampled users' ratings.
+    rng = np.random.default_rng(0)
+    counts = rng.integers(1, 30, 400)
+    errors_b = rng.random(400) * counts  # sums of squared errors
+    errors_a = errors_b * 0.8
+    result = tune.paired_bootstrap(errors_a, errors_b, counts=counts)
+    expected = np.sqrt(errors_a.sum() / counts.sum())
+    expected -= np.sqrt(errors_b.sum() / counts.sum())
+    assert result["difference"] == pytest.approx(expected)
+    assert result["win"] and result["high"] < 0  # a's RMSE is lower
+    same = tune.paired_bootstrap(errors_b, errors_b, counts=counts)
+    assert not same["win"] and same["low"] == same["high"] == 0
+    with pytest.raises(ValueError, match="one number of ratings per user"):
+        tune.paired_bootstrap(errors_a, errors_b, counts=counts[:10])
+
+
 def test_pairs_tuned_in_parallel_match_one_process(harness, tmp_path, monkeypatch):
     config, _ = harness
     serial = {s["model"]: s for s in tune.run(config, n_trials=3, n_seeds=1)}
@@ -338,6 +356,17 @@ models = ["mf-mse"]
     assert state["chosen"]["valid"] == min(values)
     assert set(state["test"]) >= {"rmse", "mae"}
     assert [fit[1] for fit in fits] == ["holdout-validation"] * 4 + ["holdout"]
+    # Each test user's squared errors and ratings are kept: they give back
+    # the RMSE, and the paired bootstrap of two models' RMSE.
+    users = state["test"]["per_user"]
+    total = np.sqrt(np.sum(users["sse"]) / np.sum(users["count"]))
+    assert total == pytest.approx(state["test"]["rmse"]["mean"])
+    report = pytest.importorskip("benchmarks.report")
+    worse = json.loads(json.dumps(state))
+    worse["model"] = "worse"
+    worse["test"]["per_user"]["sse"] = [2 * v + 1 for v in users["sse"]]
+    verdict = report._verdict("mf-mse", "worse", report.compare(state, worse), False)
+    assert verdict.endswith(": mf-mse wins") and verdict.startswith("-")
 
 
 def test_the_summary_names_every_planned_dataset_tuned_or_not(harness):
