@@ -412,17 +412,25 @@ def summarise(runs, protocol) -> dict:
         if per_seed:
             means = [float(np.mean(values)) for values in per_seed.values()]
             summary[name] = {"mean": float(np.mean(means)), "std": float(np.std(means))}
-    first = runs[0]["fold"] if runs else None
-    users = [r["per_user"] for r in runs if r.get("per_user") and r["fold"] == first]
-    if users:
-        # Each test user's values on the first fold, averaged over seeds:
-        # NDCG@10, or the sum of squared errors and number of test ratings.
+    # Each test user's values per fold, averaged over seeds: NDCG@10, or the
+    # sum of squared errors and the number of test ratings. On several folds
+    # (u1..u5) each (fold, user) is one unit of the bootstrap.
+    pieces = []
+    for fold in dict.fromkeys(run["fold"] for run in runs):
+        users = [r["per_user"] for r in runs if r.get("per_user") and r["fold"] == fold]
+        if users:
+            keys = [key for key in users[0] if key != "users"]
+            means = {k: np.mean([u[k] for u in users], axis=0).tolist() for k in keys}
+            pieces.append((fold, users[0]["users"], means))
+    if len(pieces) == 1:
+        _, users, means = pieces[0]
+        summary["per_user"] = {"users": users, **means}
+    elif pieces:
         summary["per_user"] = {
-            "users": users[0]["users"],
+            "users": [[fold, user] for fold, users, _ in pieces for user in users],
             **{
-                key: np.mean([u[key] for u in users], axis=0).tolist()
-                for key in users[0]
-                if key != "users"
+                key: [value for _, _, means in pieces for value in means[key]]
+                for key in pieces[0][2]
             },
         }
     return summary

@@ -204,6 +204,29 @@ def test_the_rmse_bootstrap_resamples_users_with_their_ratings():
         tune.paired_bootstrap(errors_a, errors_b, counts=counts[:10])
 
 
+def test_every_fold_of_a_multi_fold_dataset_enters_the_bootstrap():
+    # u1..u5: each (fold, user) is one unit, averaged over seeds; the
+    # interval is of the whole test set, not of the first fold only.
+    def run(seed, fold, users, sse):
+        per_user = {"users": users, "sse": sse, "count": [1] * len(users)}
+        return {"seed": seed, "fold": fold, "rmse": 1.0, "per_user": per_user}
+
+    runs = [
+        run(0, "u1", [1, 2], [1.0, 2.0]),
+        run(1, "u1", [1, 2], [3.0, 4.0]),
+        run(0, "u2", [2], [5.0]),
+        run(1, "u2", [2], [7.0]),
+    ]
+    per_user = tune.summarise(runs, "rating")["per_user"]
+    assert per_user == {
+        "users": [["u1", 1], ["u1", 2], ["u2", 2]],
+        "sse": [2.0, 3.0, 6.0],
+        "count": [1.0, 1.0, 1.0],
+    }
+    one_fold = tune.summarise(runs[:2], "rating")["per_user"]
+    assert one_fold["users"] == [1, 2]  # one fold: users as they are
+
+
 def test_pairs_tuned_in_parallel_match_one_process(harness, tmp_path, monkeypatch):
     config, _ = harness
     serial = {s["model"]: s for s in tune.run(config, n_trials=3, n_seeds=1)}
