@@ -349,17 +349,16 @@ def test_the_rating_protocol_selects_the_lowest_validation_rmse(harness):
     # MovieLens-100K u1..u5 is tuned by RMSE: the lowest validation error
     # wins, and the refit is tested on every fold by RMSE.
     config, fits = harness
+    # The tiny dataset again, with 1-5 ratings.
+    ratings = (
+        CONFIG.split("[models.ease]")[0]
+        .replace("[datasets.tiny]", "[datasets.tiny-ratings]")
+        .replace('protocol = "ranking"', 'protocol = "rating"')
+    )
     text = (
         config.read_text()
+        + ratings
         + """
-[datasets.tiny-ratings]
-label = "tiny ratings (1-5)"
-source = "synthetic"
-params = { n_users = 60, n_items = 40, interactions_per_user = 12 }
-test_size = 0.2
-seed = 0
-protocol = "rating"
-
 [models.mf-mse]
 library = "sk_recsys"
 estimator = "mf"
