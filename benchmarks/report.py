@@ -382,9 +382,9 @@ def tuned_section(states) -> str:
     order = list(config["datasets"])
     # Every dataset the suite plans, tuned or not yet, so that the summary
     # never hides one; then any stored dataset the configuration dropped.
-    planned = list(dict.fromkeys(dataset for dataset, _ in suite.planned(config)))
+    planned_datasets = {dataset for dataset, _ in suite.planned(config)}
     names = sorted(
-        set(planned) | set(grouped),
+        planned_datasets | set(grouped),
         key=lambda n: order.index(n) if n in order else len(order),
     )
     summary = [
@@ -463,9 +463,13 @@ def tuned_section(states) -> str:
                 if seeds
                 else "Every model here is deterministic (one test fit)"
             )
-            + "; search s includes scoring the validation users (>= marks a "
-            + "search interrupted before trial times were kept: the sum of its "
-            + "fit times); "
+            + "; search s includes scoring the validation users"
+            + (
+                " (>= marks a search interrupted before trial times were kept: "
+                "the sum of its fit times); "
+                if any(_search_seconds(state).startswith(">=") for state in rows)
+                else "; "
+            )
             + (
                 f"machines: {', '.join(machines)} (times compare only within one)."
                 if mixed
