@@ -339,8 +339,6 @@ def compare(a: dict, b: dict) -> dict | None:
         return tune.paired_bootstrap(
             users_a["sse"], users_b["sse"], counts=users_a["count"]
         )
-    if "ndcg@10" not in users_a or "ndcg@10" not in users_b:
-        return None
     return tune.paired_bootstrap(users_a["ndcg@10"], users_b["ndcg@10"])
 
 
@@ -382,9 +380,9 @@ def tuned_section(states) -> str:
     order = list(config["datasets"])
     # Every dataset the suite plans, tuned or not yet, so that the summary
     # never hides one; then any stored dataset the configuration dropped.
-    planned_datasets = {dataset for dataset, _ in suite.planned(config)}
+    planned_datasets = [dataset for dataset, _ in suite.planned(config)]
     names = sorted(
-        planned_datasets | set(grouped),
+        dict.fromkeys([*planned_datasets, *grouped]),
         key=lambda n: order.index(n) if n in order else len(order),
     )
     summary = [
