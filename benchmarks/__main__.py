@@ -12,7 +12,8 @@ Commands
     budget (``benchmarks/tune.py``): trials on a validation split of the
     training rows, the best setting refit and tested with several seeds;
     resumable, a rerun skips what is complete. ``--plan`` estimates each
-    pair's time from the stored default runs instead.
+    pair's time instead: measured where a search is done or begun,
+    else estimated from the stored default runs.
 ``python -m benchmarks render``
     Regenerate the tables of ``benchmarks/README.md``, the leaderboard of
     ``README.md`` and the plots under ``benchmarks/plots/`` from the stored
@@ -33,22 +34,24 @@ from . import _common, render, report, suite, tune
 
 
 def _print_plan(rows):
-    total, unknown, left, done = 0.0, 0, 0.0, 0
-    for dataset_name, model_name, trials, seeds, estimate, done_on in rows:
-        shown = "no stored run" if estimate is None else f"{estimate / 60:8.1f} min"
-        if done_on:
-            shown += f"  done on {done_on}"
+    total, left, done, unknown = 0.0, 0.0, 0, 0
+    for row in rows:
+        shown = "" if row.seconds is None else f"{row.seconds / 60:8.1f} min"
+        shown = f"{shown:>12}  {row.basis}"
+        if row.done_on:
+            shown += f" on {row.done_on}"
         print(
-            f"{dataset_name:<16} {model_name:<20} {trials:>3} trials "
-            f"{seeds} seed(s) {shown}"
+            f"{row.dataset:<16} {row.model:<20} {row.trials:>3} trials "
+            f"{row.seeds} seed(s) {shown}"
         )
-        total += estimate or 0.0
-        unknown += estimate is None
-        done += bool(done_on)
-        left += 0.0 if done_on else estimate or 0.0
+        total += row.seconds or 0.0
+        unknown += row.seconds is None
+        done += bool(row.done_on)
+        left += row.left_s or 0.0
     print(
-        f"total at least {total / 3600:.1f} h; {unknown} pair(s) with no stored "
-        f"run; {done} of {len(rows)} pairs done, at least {left / 3600:.1f} h left"
+        f"{done} of {len(rows)} pairs done; about {left / 3600:.1f} h left, "
+        f"{total / 3600:.1f} h in all (measured where done or begun, else "
+        f"estimated from the default runs); {unknown} pair(s) with no stored run"
     )
 
 
@@ -78,7 +81,7 @@ def main(argv=None):
     tuning.add_argument(
         "--plan",
         action="store_true",
-        help="only estimate each pair's time from the stored default runs",
+        help="only show each pair's time (measured, or estimated) and state",
     )
     commands.add_parser("render", help="regenerate tables and plots from results")
     listing = commands.add_parser("list", help="show the planned pairs")

@@ -52,6 +52,7 @@ import itertools
 import json
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -528,17 +529,56 @@ def tune_pair(
     return state
 
 
-def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_seeds):
-    """Estimated seconds of each planned pair, from the stored default runs.
+class Planned(NamedTuple):
+    """One pair of ``tune --plan``: its budget, its time and where it stands."""
 
-    A pair costs about ``trials + seeds`` fits and evaluations (the search
-    fits on slightly fewer rows; a dataset that reuses another's settings
-    has no trials); the estimate reads the fit and scoring
-    time of the entry's stored result at its default parameters (any
-    machine; None when there is none). Trials whose settings are bigger or
-    train longer than the defaults cost more, so read it as a floor. The
-    last field names the machine a pair's search was completed on, or None
-    while it is still to do.
+    dataset: str
+    model: str
+    trials: int
+    seeds: int
+    seconds: float | None  # the whole pair's time; None when nothing says
+    left_s: float | None  # the part of it still to spend
+    basis: str  # how ``seconds`` was found (see :func:`plan`)
+    done_on: str | None  # the machine its search was completed on
+
+
+def spent_s(state: dict) -> float:
+    """Seconds a stored search and its test fits took.
+
+    A search stored before trials kept their wall time may show less than
+    its trials' fit times (:mod:`benchmarks.tune`'s note); their sum is the
+    lower bound then.
+    """
+    trials = sum(t.get("wall_s") or t.get("fit_s") or 0.0 for t in state["trials"])
+    return max(state.get("search_s") or 0.0, trials) + (state.get("test_s") or 0.0)
+
+
+def _trial_s(state: dict) -> float | None:
+    """Mean seconds of a stored trial (fit and validation scoring)."""
+    times = [t.get("wall_s") or t.get("fit_s") for t in state["trials"]]
+    times = [t for t in times if t]
+    return float(np.mean(times)) if times else None
+
+
+def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_seeds):
+    """The planned pairs with the time each takes, measured where it can be.
+
+    ``basis`` says how a pair's ``seconds`` was found:
+
+    - ``"measured"``: the pair is complete; the time its search and test
+      fits took (on ``done_on``).
+    - ``"from N trials"``: a search interrupted on this machine; its stored
+      trials plus the rest (trials to go and test fits) at their mean time.
+    - ``"defaults xR"``: not started; a pair costs about ``trials + seeds``
+      fits and evaluations, read from the entry's stored run at its default
+      parameters (any machine), times ``R``, the median ratio of measured
+      to so-estimated time over this model's complete searches (over all
+      models' when it has none). Search spaces reach bigger and longer
+      settings than the defaults: on the stored searches of 7 December
+      2026 the ratio was 0.1-11, median about 1.8.
+    - ``"defaults"``: a dataset that reuses another's setting (no trials);
+      its test fits at the default run's cost.
+    - ``"no stored run"``: nothing to estimate from (``seconds`` is None).
     """
     config = suite.load_config(config_path)
     stored = {}
@@ -547,7 +587,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         if mean.get("fit_s") is not None:
             cost = mean["fit_s"] + (mean.get("eval_s") or 0.0)
             stored[(result["dataset"], result["model"])] = cost
-    rows = []
+    pairs = []
     for dataset_name, model_name in suite.planned(
         config, datasets=datasets, models=models
     ):
@@ -558,7 +598,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         trials = 0 if _reuses(config, dataset_name) else trial_budget(space, n_trials)
         seeds = n_seeds if model.get("stochastic", True) else 1
         cost = stored.get((dataset_name, model_name))
-        estimate = None if cost is None else cost * (trials + seeds)
+        floor = None if cost is None else cost * (trials + seeds)
         path = result_path(
             dataset_name,
             model_name,
@@ -569,8 +609,40 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             _common.machine(),
         )
         found = complete_state(path)
-        done_on = found[1]["machine_key"] if found else None
-        rows.append((dataset_name, model_name, trials, seeds, estimate, done_on))
+        partial = None
+        if found is None and path.exists():
+            partial = json.loads(path.read_text())
+        pairs.append((dataset_name, model_name, trials, seeds, floor, found, partial))
+    ratios: dict[str, list[float]] = {}
+    for _, model_name, _, _, floor, found, _ in pairs:
+        if found is not None and floor:
+            ratios.setdefault(model_name, []).append(spent_s(found[1]) / floor)
+    overall = [r for values in ratios.values() for r in values]
+    rows = []
+    for dataset_name, model_name, trials, seeds, floor, found, partial in pairs:
+        done_on = None
+        if found is not None:
+            seconds, left, basis = spent_s(found[1]), 0.0, "measured"
+            done_on = found[1]["machine_key"]
+        elif partial is not None and _trial_s(partial) is not None:
+            stored_trials = len(partial["trials"])
+            left = (max(trials - stored_trials, 0) + seeds) * _trial_s(partial)
+            seconds = spent_s(partial) + left
+            basis = f"from {stored_trials} trials"
+        elif floor is None:
+            seconds, left, basis = None, None, "no stored run"
+        elif trials == 0:  # a reused setting: test fits only
+            seconds = left = floor
+            basis = "defaults"
+        else:
+            ratio = float(np.median(ratios.get(model_name) or overall or [1.0]))
+            seconds = left = floor * ratio
+            basis = f"defaults x{ratio:.1f}"
+        rows.append(
+            Planned(
+                dataset_name, model_name, trials, seeds, seconds, left, basis, done_on
+            )
+        )
     return rows
 
 

@@ -489,3 +489,59 @@ def test_another_seed_adds_a_result_beside_seed_0s_for_stochastic_models(
     assert json.loads(extra.read_text())["seed"] == 1
     assert [fit[3] for fit in fits if fit[0] == "popularity"] == [0, 1]
     assert suite.run(config, models=["pop"], curves=False, seed=1) == []
+
+
+def test_the_plan_measures_what_it_can_and_scales_the_rest(
+    harness, tmp_path, monkeypatch
+):
+    # A user budgets the tuned suite from --plan: a finished search shows
+    # the time it took, a begun one its stored trials plus the rest at their
+    # mean, and a pair not begun its default run times trials and seeds,
+    # scaled by what finished searches cost against that estimate.
+    config, _ = harness
+    monkeypatch.setattr(suite, "SUITE_RESULTS", tmp_path / "suite")
+    suite.run(config, models=["ease", "knn"], curves=False)
+    defaults = {
+        result["model"]: result["mean"]["fit_s"] + (result["mean"]["eval_s"] or 0.0)
+        for result in suite.load_results()
+    }
+
+    def plan():
+        rows = tune.plan(config, models=["ease", "knn"], n_trials=4, n_seeds=1)
+        return {row.model: row for row in rows}
+
+    fresh = plan()
+    assert fresh["ease"].basis == "defaults x1.0" and fresh["ease"].done_on is None
+    assert fresh["ease"].seconds == pytest.approx(defaults["ease"] * (4 + 1))
+    assert fresh["ease"].left_s == fresh["ease"].seconds
+
+    score = suite.fit_and_score
+    calls = []
+
+    def stopped_at_the_third_trial(*args, **kwargs):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(args)
+        return score(*args, **kwargs)
+
+    monkeypatch.setattr(suite, "fit_and_score", stopped_at_the_third_trial)
+    with pytest.raises(KeyboardInterrupt):
+        tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
+    walls = [trial["wall_s"] for trial in json.loads(path.read_text())["trials"]]
+    begun = plan()["ease"]
+    assert begun.basis == "from 2 trials"
+    # two trials and the test fit to go, at the stored trials' mean
+    assert begun.left_s == pytest.approx(3 * np.mean(walls))
+    assert begun.seconds == pytest.approx(sum(walls) + begun.left_s)
+
+    monkeypatch.setattr(suite, "fit_and_score", score)
+    (state,) = tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    done = plan()
+    assert done["ease"].basis == "measured" and done["ease"].left_s == 0.0
+    assert done["ease"].done_on == state["machine_key"]
+    assert done["ease"].seconds == pytest.approx(state["search_s"] + state["test_s"])
+    # knn has no finished search: the ratio of the models that have one
+    ratio = done["ease"].seconds / fresh["ease"].seconds
+    assert done["knn"].basis == f"defaults x{ratio:.1f}"
+    assert done["knn"].seconds == pytest.approx(fresh["knn"].seconds * ratio)
