@@ -467,6 +467,13 @@ class LightFM(_FactorAdapter):
 # ------------------------------------------------- side environments
 
 
+def _torch_threads() -> int:
+    """The torch thread count of this process."""
+    import torch
+
+    return torch.get_num_threads()
+
+
 def side_runs() -> Path:
     """Where resumable side runs keep their checkpoints between suite runs.
 
@@ -485,7 +492,8 @@ class _SideEnvironment(_Adapter):
     as ``train.csv`` (``user,item,value,position``: each user's rows in the
     suite's order, by time then row order when the fold has a time column,
     else row order, and ``position`` their rank in it) with a
-    ``job.json`` (estimator, parameters, catalog size, seed, one thread),
+    ``job.json`` (estimator, parameters, catalog size, seed, and this
+    process's torch thread count, which the side process takes too),
     and runs ``benchmarks/<script>`` there. The script writes
     ``scores.npy`` (every user's score of every item in the fold's order,
     ``-inf`` where it cannot score) and ``result.json`` (``fit_s``: the
@@ -573,7 +581,9 @@ class _SideEnvironment(_Adapter):
             "n_users": fold.n_users,
             "n_items": fold.n_items,
             "seed": self.seed,
-            "threads": 1,
+            # the torch threads of this process, which our models and the
+            # in-process peers get: the same for a side environment's peer
+            "threads": _torch_threads(),
         }
         with self._directory(rows, job) as work:
             (work / "train.csv").write_text(rows)
@@ -585,7 +595,11 @@ class _SideEnvironment(_Adapter):
                 # (an hour-long fit is not silent); stdout is kept for errors.
                 stdout=subprocess.PIPE,
                 text=True,
-                env={**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"},
+                env={
+                    **os.environ,
+                    "OMP_NUM_THREADS": str(job["threads"]),
+                    "MKL_NUM_THREADS": str(job["threads"]),
+                },
                 cwd=work,
             )
             if done.returncode:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import suite, tune
+from . import peers, suite, tune
 
 HERE = Path(__file__).resolve().parent
 PLOTS = HERE / "plots"
@@ -156,7 +156,12 @@ def _where(result) -> str:
     (:class:`benchmarks._common.Stopwatch`) says so: its time is not one
     of the machine alone.
     """
-    threads = result["machine"].get("torch_threads", 1)
+    threads = result.get("torch_threads")
+    if threads is None:
+        # Stored before results said so: a side environment's peer ran on
+        # one thread whatever the suite process had.
+        side = result["model_config"]["library"] in peers.SIDE_ENVIRONMENTS
+        threads = 1 if side else result["machine"].get("torch_threads", 1)
     where = result["machine_key"] + ("" if threads == 1 else f", {threads} threads")
     others = result["mean"].get("others_busy_cores")
     if others is not None and others >= 0.5:

@@ -429,6 +429,9 @@ def run_pair(
         "learning_curves": curves,
         "machine": machine,
         "machine_key": machine_key(machine),
+        # the torch threads the fits ran with (a side environment's peer
+        # takes this process's count)
+        "torch_threads": machine["torch_threads"],
         "python": platform.python_version(),
         "commit": _common.git_commit(),
     }

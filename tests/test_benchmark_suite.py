@@ -5,7 +5,9 @@ evaluation must agree with the scorers that are themselves checked against
 scikit-learn, and its configuration must be runnable as written.
 """
 
+import json
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -205,6 +207,56 @@ def test_a_side_run_directory_is_a_path_kept_only_when_resumable():
             assert isinstance(work, Path) and work.is_dir()
             (work / "probe").write_text("")
         assert work.exists() == kept
+
+
+FAKE_SIDE = """
+import json, os, sys
+import numpy as np
+work = sys.argv[2]
+job = json.load(open(os.path.join(work, "job.json")))
+json.dump(
+    {"threads": job["threads"], "omp": os.environ["OMP_NUM_THREADS"]},
+    open(os.path.join(work, "..", "probe.json"), "w"),
+)
+np.save(os.path.join(work, "scores.npy"), np.zeros((job["n_users"], job["n_items"])))
+json.dump({"fit_s": 0.0}, open(os.path.join(work, "result.json"), "w"))
+"""
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_side_environment_gets_the_suites_torch_threads(
+    threads, fold, monkeypatch, tmp_path
+):
+    # Our models fit with this process's torch threads; a peer in its own
+    # environment gets as many, and its row says how many it had.
+    torch = pytest.importorskip("torch")
+    report = pytest.importorskip("benchmarks.report")
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nexec "{sys.executable}" -c \'{FAKE_SIDE}\' "$@"\n')
+    python.chmod(0o755)
+    monkeypatch.setenv("SK_RECSYS_RECBOLE_PYTHON", str(python))
+    model = {"library": "recbole", "estimator": "X"}
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        adapter = peers.make(model, "ranking")
+        adapter.fit(fold)
+        machine = {**suite._common.machine(), "torch_threads": threads}
+    finally:
+        torch.set_num_threads(before)
+    probe = json.loads((Path(peers.side_runs()) / "probe.json").read_text())
+    assert probe == {"threads": threads, "omp": str(threads)}
+    result = {
+        "model_config": model,
+        "machine": machine,
+        "machine_key": "m",
+        "torch_threads": threads,
+        "mean": {},
+    }
+    assert report._where(result) == ("m" if threads == 1 else "m, 2 threads")
+    # stored before results said so: a side peer ran on one thread
+    del result["torch_threads"]
+    assert report._where({**result, "machine": {"torch_threads": 2}}) == "m"
 
 
 def _side(library, estimator, params):
