@@ -149,6 +149,17 @@ def dataset_table(results: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _machine(record) -> str:
+    """The machine of a result or tuned state, with its torch threads where not one."""
+    threads = record.get("torch_threads")
+    if threads is None:
+        # Stored before results said so: a side environment's peer ran on
+        # one thread whatever the suite process had.
+        side = record["model_config"]["library"] in peers.SIDE_ENVIRONMENTS
+        threads = 1 if side else record["machine"].get("torch_threads", 1)
+    return record["machine_key"] + ("" if threads == 1 else f", {threads} threads")
+
+
 def _where(result) -> str:
     """The row's machine, its torch threads where not one, and whether shared.
 
@@ -156,13 +167,7 @@ def _where(result) -> str:
     (:class:`benchmarks._common.Stopwatch`) says so: its time is not one
     of the machine alone.
     """
-    threads = result.get("torch_threads")
-    if threads is None:
-        # Stored before results said so: a side environment's peer ran on
-        # one thread whatever the suite process had.
-        side = result["model_config"]["library"] in peers.SIDE_ENVIRONMENTS
-        threads = 1 if side else result["machine"].get("torch_threads", 1)
-    where = result["machine_key"] + ("" if threads == 1 else f", {threads} threads")
+    where = _machine(result)
     others = result["mean"].get("others_busy_cores")
     if others is not None and others >= 0.5:
         where += f", shared: {others:.1f} other cores busy"
@@ -422,9 +427,9 @@ def tuned_section(states) -> str:
         if done < planned:
             versus += f" (partial: {done} of {planned} models tuned)"
         summary.append(f"| {label} | {cell(ours)} | {cell(peer)} | {versus} |")
-        machines = sorted({state["machine_key"] for state in rows})
-        # Times measured on different machines do not compare: each row
-        # then names its own.
+        machines = sorted({_machine(state) for state in rows})
+        # Times measured on different machines (or thread counts) do not
+        # compare: each row then names its own.
         mixed = len(machines) > 1
         lines = [
             f"#### {label} (`{name}`), tuned",
@@ -440,7 +445,7 @@ def tuned_section(states) -> str:
                 f"| {_fmt(state['chosen']['valid'])} | {_trials(state)} "
                 f"| {_search_seconds(state)} "
                 f"| {_seconds(state['test'].get('fit_s', {}).get('mean'))} "
-                + (f"| {state['machine_key']} " if mixed else "")
+                + (f"| {_machine(state)} " if mixed else "")
                 + f"| {_setting(state['chosen']['params'])} |"
             )
         if len(rows) > 1:
@@ -474,7 +479,7 @@ def tuned_section(states) -> str:
                 else "; "
             )
             + (
-                f"machines: {', '.join(machines)} (times compare only within one)."
+                f"machines: {'; '.join(machines)} (times compare only within one)."
                 if mixed
                 else f"machine: {machines[0]}."
             ),

@@ -493,6 +493,8 @@ def tune_pair(
         }
         print(f"  {dataset_name:<16} {model_name:<20} tuning")
     state["commit"] = _common.git_commit()
+    # the torch threads its fits run with (a side environment's peer too)
+    state["torch_threads"] = machine["torch_threads"]
     if reused is not None:
         print(f"    {model_name} reuses the setting chosen on {dataset['tuned_on']}")
         state["selection"]["reused_from"] = reused["result"]

@@ -414,12 +414,17 @@ def test_a_tuned_table_from_two_machines_names_each_rows_machine(harness):
     states = tune.run(config, n_trials=3, n_seeds=1)
     one = report.tuned_section(states)
     assert "| machine |" not in one and "machine: " in one
-    other = {**states[0], "machine_key": "other-machine-2c"}
+    other = {**states[0], "machine_key": "other-machine-2c", "torch_threads": 1}
     mixed = report.tuned_section([other, *states[1:]])
     assert "| search s | fit s | machine | chosen setting |" in mixed
     assert (
         f"| other-machine-2c | {report._setting(other['chosen']['params'])} |" in mixed
     )
+    assert "times compare only within one" in mixed
+    # the same machine at another torch thread count does not compare either
+    threads = {**states[0], "torch_threads": states[0]["torch_threads"] + 1}
+    mixed = report.tuned_section([threads, *states[1:]])
+    assert f"{threads['torch_threads']} threads | " in mixed
     assert "times compare only within one" in mixed
 
 
