@@ -298,12 +298,11 @@ tuned_on = "tiny"
     assert "| 0 (setting of tiny) |" in report.tuned_section(states)
 
 
-def test_an_interrupted_search_keeps_the_time_its_first_process_spent(
-    harness, monkeypatch
-):
-    # The search time of a pair is what a user budgets for: a search that was
-    # stopped and resumed counts the time of every process that ran it.
-    config, _ = harness
+def _interrupt_at_the_third_trial(config, monkeypatch):
+    """Stop EASE's 4-trial search as Ctrl-C would, at its third trial.
+
+    Returns the real ``fit_and_score``, to put back before resuming.
+    """
     score = suite.fit_and_score
     calls = []
 
@@ -316,6 +315,16 @@ def test_an_interrupted_search_keeps_the_time_its_first_process_spent(
     monkeypatch.setattr(suite, "fit_and_score", stopped_at_the_third_trial)
     with pytest.raises(KeyboardInterrupt):
         tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    return score
+
+
+def test_an_interrupted_search_keeps_the_time_its_first_process_spent(
+    harness, monkeypatch
+):
+    # The search time of a pair is what a user budgets for: a search that was
+    # stopped and resumed counts the time of every process that ran it.
+    config, _ = harness
+    score = _interrupt_at_the_third_trial(config, monkeypatch)
     (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
     stored = json.loads(path.read_text())
     assert len(stored["trials"]) == 2
@@ -520,18 +529,7 @@ def test_the_plan_measures_what_it_can_and_scales_the_rest(
     assert fresh["ease"].seconds == pytest.approx(defaults["ease"] * (4 + 1))
     assert fresh["ease"].left_s == fresh["ease"].seconds
 
-    score = suite.fit_and_score
-    calls = []
-
-    def stopped_at_the_third_trial(*args, **kwargs):
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        calls.append(args)
-        return score(*args, **kwargs)
-
-    monkeypatch.setattr(suite, "fit_and_score", stopped_at_the_third_trial)
-    with pytest.raises(KeyboardInterrupt):
-        tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    score = _interrupt_at_the_third_trial(config, monkeypatch)
     (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
     walls = [trial["wall_s"] for trial in json.loads(path.read_text())["trials"]]
     begun = plan()["ease"]
