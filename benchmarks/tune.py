@@ -600,7 +600,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         trials = 0 if _reuses(config, dataset_name) else trial_budget(space, n_trials)
         seeds = n_seeds if model.get("stochastic", True) else 1
         cost = stored.get((dataset_name, model_name))
-        floor = None if cost is None else cost * (trials + seeds)
+        unscaled = None if cost is None else cost * (trials + seeds)
         path = result_path(
             dataset_name,
             model_name,
@@ -614,14 +614,18 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         partial = None
         if found is None and path.exists():
             partial = json.loads(path.read_text())
-        pairs.append((dataset_name, model_name, trials, seeds, floor, found, partial))
+        pairs.append(
+            (dataset_name, model_name, trials, seeds, unscaled, found, partial)
+        )
     ratios: dict[str, list[float]] = {}
-    for _, model_name, _, _, floor, found, _ in pairs:
-        if found is not None and floor:
-            ratios.setdefault(model_name, []).append(spent_s(found[1]) / floor)
+    for _, model_name, trials, _, unscaled, found, _ in pairs:
+        # searched pairs only: a reused setting's test fits say nothing of
+        # what a search costs
+        if found is not None and unscaled and trials:
+            ratios.setdefault(model_name, []).append(spent_s(found[1]) / unscaled)
     overall = [r for values in ratios.values() for r in values]
     rows = []
-    for dataset_name, model_name, trials, seeds, floor, found, partial in pairs:
+    for dataset_name, model_name, trials, seeds, unscaled, found, partial in pairs:
         done_on = None
         if found is not None:
             seconds, left, basis = spent_s(found[1]), 0.0, "measured"
@@ -631,14 +635,14 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             left = (max(trials - stored_trials, 0) + seeds) * _trial_s(partial)
             seconds = spent_s(partial) + left
             basis = f"from {stored_trials} trials"
-        elif floor is None:
+        elif unscaled is None:
             seconds, left, basis = None, None, "no stored run"
         elif trials == 0:  # a reused setting: test fits only
-            seconds = left = floor
+            seconds = left = unscaled
             basis = "defaults"
         else:
             ratio = float(np.median(ratios.get(model_name) or overall or [1.0]))
-            seconds = left = floor * ratio
+            seconds = left = unscaled * ratio
             basis = f"defaults x{ratio:.1f}"
         rows.append(
             Planned(
