@@ -201,10 +201,13 @@ def main(directory: str) -> None:
             }
         )
         last[0] = now
+        # at most: early stopping may end the run sooner
+        left = (trainer.epochs - epoch - 1) * np.mean([e["seconds"] for e in epochs])
         print(
-            f"recbole {job['estimator']}: epoch {epoch + 1}, train loss "
-            f"{epochs[-1]['train_loss']:.4f}, valid MRR@10 {valid_score:.4f}, "
-            f"{epochs[-1]['seconds']:.1f} s",
+            f"recbole {job['estimator']}: epoch {epoch + 1} of at most "
+            f"{trainer.epochs}, train loss {epochs[-1]['train_loss']:.4f}, valid "
+            f"MRR@10 {valid_score:.4f}, {epochs[-1]['seconds']:.1f} s "
+            f"(at most {left / 3600:.1f} h to go at this pace)",
             file=sys.stderr,
             flush=True,
         )
