@@ -63,21 +63,9 @@ def _seconds(value) -> str:
 
 
 def _search_seconds(state: dict) -> str:
-    """A tuned pair's search time; a lower bound where some of it was lost.
-
-    Trials stored before their own wall time was kept (``wall_s``) count
-    only in ``search_s`` of the process that finished the search, so a
-    search interrupted then lost its earlier processes' time; the sum of
-    its trials' fit times is then the better (lower) bound.
-    """
-    trials = state.get("trials", [])
-    kept = sum(trial["wall_s"] for trial in trials if "wall_s" in trial)
-    old_fits = sum(
-        trial.get("fit_s") or 0.0 for trial in trials if "wall_s" not in trial
-    )
-    if state["search_s"] - kept < old_fits:
-        return f">= {_seconds(kept + old_fits)}"
-    return _seconds(state["search_s"])
+    """A tuned pair's search time; ">=" where some of it was lost."""
+    seconds, lower_bound = tune.search_seconds(state)
+    return (">= " if lower_bound else "") + _seconds(seconds)
 
 
 def _by_dataset(results):

@@ -544,15 +544,27 @@ class Planned(NamedTuple):
     done_on: str | None  # the machine its search was completed on
 
 
-def spent_s(state: dict) -> float:
-    """Seconds a stored search and its test fits took.
+def search_seconds(state: dict) -> tuple[float, bool]:
+    """A stored search's time, and whether it is only a lower bound.
 
-    A search stored before trials kept their wall time may show less than
-    its trials' fit times (:mod:`benchmarks.tune`'s note); their sum is the
-    lower bound then.
+    Trials stored before their own wall time was kept (``wall_s``) count
+    only in ``search_s`` of the process that finished the search, so a
+    search interrupted then lost its earlier processes' time; the sum of
+    its trials' fit times is then the better (lower) bound.
     """
-    trials = sum(t.get("wall_s") or t.get("fit_s") or 0.0 for t in state["trials"])
-    return max(state.get("search_s") or 0.0, trials) + (state.get("test_s") or 0.0)
+    trials = state.get("trials", [])
+    kept = sum(trial["wall_s"] for trial in trials if "wall_s" in trial)
+    old_fits = sum(
+        trial.get("fit_s") or 0.0 for trial in trials if "wall_s" not in trial
+    )
+    if state["search_s"] - kept < old_fits:
+        return kept + old_fits, True
+    return state["search_s"], False
+
+
+def spent_s(state: dict) -> float:
+    """Seconds a stored search and its test fits took (see :func:`search_seconds`)."""
+    return search_seconds(state)[0] + (state.get("test_s") or 0.0)
 
 
 def _trial_s(state: dict) -> float | None:
