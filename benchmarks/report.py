@@ -463,7 +463,7 @@ def tuned_section(states) -> str:
             + (
                 " (>= marks a search interrupted before trial times were kept: "
                 "the sum of its fit times); "
-                if any(_search_seconds(state).startswith(">=") for state in rows)
+                if any(tune.search_seconds(state)[1] for state in rows)
                 else "; "
             )
             + (

@@ -544,21 +544,23 @@ class Planned(NamedTuple):
     done_on: str | None  # the machine its search was completed on
 
 
+def _trial_seconds(trial: dict) -> float:
+    """A stored trial's wall time, or its fit time if stored before wall times."""
+    return trial["wall_s"] if "wall_s" in trial else trial.get("fit_s") or 0.0
+
+
 def search_seconds(state: dict) -> tuple[float, bool]:
     """A stored search's time, and whether it is only a lower bound.
 
     Trials stored before their own wall time was kept (``wall_s``) count
     only in ``search_s`` of the process that finished the search, so a
     search interrupted then lost its earlier processes' time; the sum of
-    its trials' fit times is then the better (lower) bound.
+    its trials' times (their fit times where no wall time was kept) is
+    then the better (lower) bound.
     """
-    trials = state.get("trials", [])
-    kept = sum(trial["wall_s"] for trial in trials if "wall_s" in trial)
-    old_fits = sum(
-        trial.get("fit_s") or 0.0 for trial in trials if "wall_s" not in trial
-    )
-    if state["search_s"] - kept < old_fits:
-        return kept + old_fits, True
+    trials = sum(_trial_seconds(trial) for trial in state.get("trials", []))
+    if state["search_s"] < trials:
+        return trials, True
     return state["search_s"], False
 
 
@@ -569,7 +571,7 @@ def spent_s(state: dict) -> float:
 
 def _trial_s(state: dict) -> float | None:
     """Mean seconds of a stored trial (fit and validation scoring)."""
-    times = [t.get("wall_s") or t.get("fit_s") for t in state["trials"]]
+    times = [_trial_seconds(trial) for trial in state["trials"]]
     times = [t for t in times if t]
     return float(np.mean(times)) if times else None
 
@@ -601,6 +603,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         if mean.get("fit_s") is not None:
             cost = mean["fit_s"] + (mean.get("eval_s") or 0.0)
             stored[(result["dataset"], result["model"])] = cost
+    machine = _common.machine()
     pairs = []
     for dataset_name, model_name in suite.planned(
         config, datasets=datasets, models=models
@@ -620,7 +623,7 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             model,
             n_trials,
             n_seeds,
-            _common.machine(),
+            machine,
         )
         found = complete_state(path)
         partial = None
@@ -642,9 +645,9 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         if found is not None:
             seconds, left, basis = spent_s(found[1]), 0.0, "measured"
             done_on = found[1]["machine_key"]
-        elif partial is not None and _trial_s(partial) is not None:
+        elif partial is not None and (mean_trial := _trial_s(partial)) is not None:
             stored_trials = len(partial["trials"])
-            left = (max(trials - stored_trials, 0) + seeds) * _trial_s(partial)
+            left = (max(trials - stored_trials, 0) + seeds) * mean_trial
             seconds = spent_s(partial) + left
             basis = f"from {stored_trials} trials"
         elif unscaled is None:
