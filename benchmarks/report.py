@@ -408,9 +408,10 @@ def tuned_section(states) -> str:
                 return "-"
             return f"{state['model']} {_mean_std(state['test'][metric])}"
 
-        versus = "-"
         if ours is not None and peer is not None:
             versus = _verdict(ours["model"], peer["model"], compare(ours, peer), higher)
+        else:  # nothing to compare with yet: say which side is missing
+            versus = "no peer tuned yet" if peer is None else "none of ours tuned yet"
         done, planned = tuned_coverage(name, grouped[name], config)
         if done < planned:
             versus += f" (partial: {done} of {planned} models tuned)"
