@@ -21,9 +21,9 @@ class GRU4Rec(SequentialRecommender):
     reimplementations (Hidasi & Czapp, RecSys 2023): the loss is the
     cross-entropy of the next item against many sampled negatives (not a
     pointwise loss on the positive alone), every sequence's state starts at
-    zero at its first item and padding never enters it (packed padded
-    batches rather than sessions cut into fixed windows with a carried
-    state), and the output layer has its own item vectors. Like
+    zero at its first item and padding never enters it (padded batches
+    with the real items first, rather than sessions cut into fixed windows
+    with a carried state), and the output layer has its own item vectors. Like
     :class:`SASRec`, it serves unknown users and anonymous sessions from an
     ordered ``history`` without refitting. See ``docs/sequential.rst``.
 

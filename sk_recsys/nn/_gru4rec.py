@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from ._sasrec import SequenceModule
 
@@ -23,10 +22,16 @@ class GRU4RecModule(SequenceModule):
 
     Item embeddings feed a GRU; its state after each item scores the next one
     against separate output item vectors (GRU4Rec's output layer). Sequences
-    arrive left-padded; the GRU runs on the packed real items only
-    (:func:`~torch.nn.utils.rnn.pack_padded_sequence`), so the state of every
-    sequence starts from zero at its first real item and padding never
-    enters it, and the outputs are aligned back to the input positions.
+    arrive left-padded; each is rolled so that its real items come first,
+    so the state of every sequence starts from zero at its first real item
+    and the padding, now after the last real item, never enters a real
+    position's state; the outputs are rolled back to the input positions
+    and zeroed at the padding. The GRU runs on the padded batch as it is,
+    not on a :func:`~torch.nn.utils.rnn.pack_padded_sequence`: on a CPU the
+    backward pass of a packed GRU fills a zero tensor the size of the whole
+    batch at every time step (quadratic in the sequence length; 1.46 s
+    against 0.11 s for a 128 x 200 x 64 batch, forward and backward, on one
+    thread), for the same outputs.
 
     Parameters
     ----------
@@ -65,14 +70,8 @@ class GRU4RecModule(SequenceModule):
     def encode(self, embedded, padding):
         length = embedded.shape[1]
         n_pad = padding.sum(dim=1)
-        lengths = (length - n_pad).clamp(min=1)
-        # Real items first (right padding) for packing, then back in place.
-        x = _roll_rows(self.dropout(embedded), n_pad)
-        packed = pack_padded_sequence(
-            x, lengths.cpu(), batch_first=True, enforce_sorted=False
-        )
-        output, _ = self.gru(packed)
-        output, _ = pad_packed_sequence(output, batch_first=True, total_length=length)
+        # Real items first (right padding), then the outputs back in place.
+        output, _ = self.gru(_roll_rows(self.dropout(embedded), n_pad))
         output = _roll_rows(self.dropout(output), (length - n_pad) % length)
         return output * ~padding[..., None]
 
