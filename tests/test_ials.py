@@ -143,3 +143,29 @@ def test_items_without_interactions_get_zero_vectors():
     pie = list(model.items_).index("pie")
     np.testing.assert_array_equal(model.item_factors_[pie], 0.0)
     assert np.abs(np.delete(model.item_factors_, pie, axis=0)).sum() > 0
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg"])
+def test_a_penalty_that_shrinks_every_vector_ends_at_exact_zeros(split, solver):
+    # Such a penalty shrinks the vectors geometrically toward 0: they end at
+    # exact zeros, never in the slow subnormal range, and the user is told.
+    X_train, _ = split
+    model = ImplicitALS(n_factors=8, l2=50.0, max_iter=30, solver=solver)
+    with pytest.warns(UserWarning, match="shrank every item vector to 0"):
+        model.fit(X_train)
+    assert not model.item_factors_.any() and not model.user_factors_.any()
+
+
+@pytest.mark.parametrize("solver", ["exact", "cg"])
+def test_solved_vectors_never_enter_the_subnormal_range(split, solver):
+    # l2=5 shrinks these vectors about 30x an iteration: after 10 their
+    # entries span 1e-18..1e-20, where a product of two is subnormal (slow on
+    # a CPU). An entry below sqrt(tiny) is stored as 0 instead.
+    X_train, _ = split
+    model = ImplicitALS(n_factors=8, l2=5.0, max_iter=10, solver=solver, random_state=0)
+    model.fit(X_train)
+    bound = np.sqrt(np.finfo(np.float32).tiny)
+    for factors in (model.user_factors_, model.item_factors_):
+        magnitude = np.abs(factors)
+        assert magnitude.max() > 0
+        assert not ((magnitude > 0) & (magnitude < bound)).any()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -61,7 +62,11 @@ class ImplicitALS(FactorScoringMixin, RecommenderMixin, BaseEstimator):
     eps : float, default=1.0
         Scale of ``y`` in the log confidence.
     l2 : float, default=0.01
-        Regularisation weight (see ``l2_exponent``).
+        Regularisation weight (see ``l2_exponent``). A penalty strong enough
+        shrinks every vector toward 0 from one iteration to the next; an
+        entry below 1e-19 is stored as 0 (so no product of two entries is a
+        subnormal number, which runs many times slower on a CPU), and a fit
+        that ends with every item vector at 0 warns.
     l2_exponent : float, default=1.0
         How the penalty grows with a row's total confidence; 0 gives every
         user and item the same ``l2``.
@@ -206,6 +211,14 @@ class ImplicitALS(FactorScoringMixin, RecommenderMixin, BaseEstimator):
         for _ in iterations:
             items.solve(item_factors, user_factors, cg_steps=steps)
             users.solve(user_factors, item_factors, cg_steps=steps)
+        if not bool(item_factors.any()):
+            warnings.warn(
+                f"ImplicitALS's penalty l2={self.l2} shrank every item vector to 0 "
+                f"within max_iter={self.max_iter} iterations, so every score is 0; "
+                "lower l2 or l2_exponent.",
+                UserWarning,
+                stacklevel=2,
+            )
         self._set_factors(user_factors, item_factors)
         return self
 
