@@ -36,16 +36,6 @@ __all__ = ["ALSHalf", "als_solve"]
 # cells against 1.70 s at 2**22).
 _CELLS = 1 << 20
 
-# A solved vector's entries below sqrt(float32's smallest normal number) are
-# set to 0: the product of two larger ones is a normal number, so no
-# subnormal reaches a matrix product. A penalty strong enough to shrink the
-# vectors toward 0 otherwise drove them through the subnormal range, where
-# every product runs many times slower on a CPU (synthetic-1m, 114
-# factors, l2=0.678: a 336 s fit, 106 s with this; what is left is the
-# Cholesky of normal matrices whose off-diagonal entries are then tiny,
-# while the largest entries cross 1e-10..1e-12).
-_FLUSH = float(np.sqrt(np.finfo(np.float32).tiny))
-
 
 class _Chunk(NamedTuple):
     rows: torch.Tensor  # (B,) row indices of the side being solved
@@ -142,7 +132,7 @@ class ALSHalf:
                 solution = _conjugate_gradient(
                     factors[chunk.rows], target, gram, gathered, chunk, cg_steps
                 )
-            factors[chunk.rows] = solution.masked_fill(solution.abs() < _FLUSH, 0.0)
+            factors[chunk.rows] = solution
         factors[self.empty] = 0.0
         return factors
 
