@@ -589,7 +589,8 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
       fits and evaluations, read from the entry's stored run at its default
       parameters (any machine), times ``R``, the median ratio of measured
       to so-estimated time over this model's complete searches (over all
-      models' when it has none). Search spaces reach bigger and longer
+      models' when it has none), on every dataset of the suite whatever
+      ``datasets`` and ``models`` select. Search spaces reach bigger and longer
       settings than the defaults: on the stored searches of 7 December
       2026 the ratio was 0.1-11, median about 1.8.
     - ``"defaults"``: a dataset that reuses another's setting (no trials);
@@ -604,10 +605,11 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             cost = mean["fit_s"] + (mean.get("eval_s") or 0.0)
             stored[(result["dataset"], result["model"])] = cost
     machine = _common.machine()
+    # Every pair of the suite is read, so that the ratios below (and so a
+    # pair's estimate) do not depend on which pairs were asked for.
+    chosen = set(suite.planned(config, datasets=datasets, models=models))
     pairs = []
-    for dataset_name, model_name in suite.planned(
-        config, datasets=datasets, models=models
-    ):
+    for dataset_name, model_name in suite.planned(config):
         model = config["models"][model_name]
         if "space" not in model:
             continue
@@ -641,6 +643,8 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
     overall = [r for values in ratios.values() for r in values]
     rows = []
     for dataset_name, model_name, trials, seeds, unscaled, found, partial in pairs:
+        if (dataset_name, model_name) not in chosen:
+            continue
         done_on = None
         if found is not None:
             seconds, left, basis = spent_s(found[1]), 0.0, "measured"

@@ -551,3 +551,7 @@ def test_the_plan_measures_what_it_can_and_scales_the_rest(
     ratio = done["ease"].seconds / fresh["ease"].seconds
     assert done["knn"].basis == f"defaults x{ratio:.1f}"
     assert done["knn"].seconds == pytest.approx(fresh["knn"].seconds * ratio)
+    # Asking for knn alone gives the same estimate: the ratio comes from the
+    # whole suite's finished searches, not from the selection's.
+    (alone,) = tune.plan(config, models=["knn"], n_trials=4, n_seeds=1)
+    assert alone == done["knn"]
