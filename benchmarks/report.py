@@ -363,15 +363,33 @@ def tuned_coverage(name, states, config) -> tuple[int, int]:
     return len(planned & {state["model"] for state in states}), len(planned)
 
 
+def not_searched(name, config) -> list[tuple[str, str]]:
+    """A dataset's planned models without a search space, with the reason.
+
+    The reason is the entry's ``not_searched`` in ``suite.toml``; an entry
+    without one is shown as such, so that no skipped peer goes unexplained.
+    """
+    return [
+        (model, config["models"][model].get("not_searched", "no reason given"))
+        for _, model in suite.planned(config, datasets=[name])
+        if "space" not in config["models"][model]
+    ]
+
+
 def _ours(state) -> bool:
     return state["model_config"]["library"] == "sk_recsys"
 
 
-def tuned_section(states) -> str:
-    """Summary and per-dataset tables of the tuned results."""
+def tuned_section(states, config=None) -> str:
+    """Summary and per-dataset tables of the tuned results.
+
+    Under each dataset's table, the models it plans without a search space
+    are listed with the reason (``not_searched`` in ``suite.toml``); their
+    runs as configured are in the second table.
+    """
     if not states:
         return "_No tuned results yet: run `python -m benchmarks tune`._"
-    config = suite.load_config()
+    config = config or suite.load_config()
     grouped = defaultdict(list)
     for state in states:
         grouped[state["dataset"]].append(state)
@@ -408,13 +426,23 @@ def tuned_section(states) -> str:
                 return "-"
             return f"{state['model']} {_mean_std(state['test'][metric])}"
 
+        skipped = not_searched(name, config)
         if ours is not None and peer is not None:
             versus = _verdict(ours["model"], peer["model"], compare(ours, peer), higher)
         else:  # nothing to compare with yet: say which side is missing
             versus = "no peer tuned yet" if peer is None else "none of ours tuned yet"
+        peers_skipped = [
+            model
+            for model, _ in skipped
+            if config["models"][model]["library"] != "sk_recsys"
+        ]
         done, planned = tuned_coverage(name, grouped[name], config)
-        if done < planned:
-            versus += f" (partial: {done} of {planned} models tuned)"
+        notes = [f"partial: {done} of {planned} models tuned"] if done < planned else []
+        if peers_skipped:
+            n = len(peers_skipped)
+            notes.append(f"{n} peer{'s' * (n > 1)} not searched: see its table")
+        if notes:
+            versus += f" ({'; '.join(notes)})"
         summary.append(f"| {label} | {cell(ours)} | {cell(peer)} | {versus} |")
         machines = sorted({_machine(state) for state in rows})
         # Times measured on different machines (or thread counts) do not
@@ -474,6 +502,17 @@ def tuned_section(states) -> str:
             ),
             "",
         ]
+        if skipped:
+            lines += [
+                "Not searched here (each one's run as configured is in the "
+                "second table):",
+                "",
+                *(
+                    f"- `{model}` ({config['models'][model]['library']}): {why}."
+                    for model, why in skipped
+                ),
+                "",
+            ]
         tables += lines
     intro = [
         "Every model below got the same search: the same number of trials "

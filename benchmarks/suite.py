@@ -95,8 +95,10 @@ def machine_key(machine: dict) -> str:
     return key
 
 
-# Keys of a model entry read only by `python -m benchmarks tune`.
-TUNING_KEYS = ("space", "stochastic")
+# Keys of a model entry read only by `python -m benchmarks tune` and the
+# report: the search space, whether seeds differ, and why an entry has no
+# space (`not_searched`, shown beside the tuned tables).
+TUNING_KEYS = ("space", "stochastic", "not_searched")
 
 
 def config_hash(dataset: dict, model: dict) -> str:

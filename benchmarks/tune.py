@@ -727,7 +727,8 @@ def run(
     ):
         model = config["models"][model_name]
         if "space" not in model:
-            print(f"  {dataset_name:<16} {model_name:<20} skipped: no search space")
+            why = model.get("not_searched", "no search space")
+            print(f"  {dataset_name:<16} {model_name:<20} not searched: {why}")
             continue
         reason = peers.missing(model)
         if reason:

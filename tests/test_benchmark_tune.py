@@ -555,3 +555,41 @@ def test_the_plan_measures_what_it_can_and_scales_the_rest(
     # whole suite's finished searches, not from the selection's.
     (alone,) = tune.plan(config, models=["knn"], n_trials=4, n_seeds=1)
     assert alone == done["knn"]
+
+
+def test_a_model_without_a_search_space_is_listed_with_its_reason(harness):
+    # A reader of the tuned tables must see which planned models were not
+    # searched, and why, rather than find them silently missing.
+    report = pytest.importorskip("benchmarks.report")
+    config, _ = harness
+    text = config.read_text().replace(
+        "[models.untuned]\n",
+        '[models.untuned]\nnot_searched = "one fit takes a day here"\n',
+    )
+    text = text.replace('"pop", "untuned"]', '"pop", "untuned", "slow-peer"]')
+    text += """
+[models.slow-peer]
+library = "implicit"
+estimator = "AlternatingLeastSquares"
+"""
+    config.write_text(text)
+    states = tune.run(config, n_trials=2, n_seeds=1)
+    assert {state["model"] for state in states} == {"ease", "knn", "pop"}
+    page = report.tuned_section(states, suite.load_config(config))
+    assert "- `untuned` (sk_recsys): one fit takes a day here." in page
+    assert "- `slow-peer` (implicit): no reason given." in page
+    (summary,) = [
+        line for line in page.splitlines() if line.startswith("| tiny synthetic |")
+    ]
+    assert "no peer tuned yet (1 peer not searched: see its table)" in summary
+
+
+def test_every_model_the_suite_does_not_search_says_why():
+    config = suite.load_config()
+    unexplained = {
+        model
+        for _, model in suite.planned(config)
+        if "space" not in config["models"][model]
+        and "not_searched" not in config["models"][model]
+    }
+    assert unexplained == set()
