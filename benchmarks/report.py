@@ -364,16 +364,13 @@ def tuned_coverage(name, states, config) -> tuple[int, int]:
 
 
 def not_searched(name, config) -> list[tuple[str, str]]:
-    """A dataset's planned models without a search space, with the reason.
-
-    The reason is the entry's ``not_searched`` in ``suite.toml``; an entry
-    without one is shown as such, so that no skipped peer goes unexplained.
-    """
-    return [
-        (model, config["models"][model].get("not_searched", "no reason given"))
+    """A dataset's planned models without a search space, with the reason
+    (``tune.unsearched_reason``)."""
+    reasons = (
+        (model, tune.unsearched_reason(config["models"][model]))
         for _, model in suite.planned(config, datasets=[name])
-        if "space" not in config["models"][model]
-    ]
+    )
+    return [(model, why) for model, why in reasons if why is not None]
 
 
 def _ours(state) -> bool:

@@ -122,6 +122,17 @@ def trial_budget(space: dict, n_trials: int) -> int:
     return n_trials if n_settings is None else min(n_trials, n_settings)
 
 
+def unsearched_reason(model: dict) -> str | None:
+    """Why a model entry is not searched, or None when it has a space.
+
+    The reason is the entry's ``not_searched`` in ``suite.toml``; an entry
+    with neither says so, so that no skipped model goes unexplained.
+    """
+    if "space" in model:
+        return None
+    return model.get("not_searched", "no reason given")
+
+
 def _plan(space: dict, n_trials: int, seed: int):
     """The trials to run: a sampler to ask, or the settings to enumerate."""
     n_settings = settings_in(space)
@@ -726,8 +737,8 @@ def run(
         config, datasets=datasets, models=models
     ):
         model = config["models"][model_name]
-        if "space" not in model:
-            why = model.get("not_searched", "no search space")
+        why = unsearched_reason(model)
+        if why is not None:
             print(f"  {dataset_name:<16} {model_name:<20} not searched: {why}")
             continue
         reason = peers.missing(model)
