@@ -639,8 +639,8 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             machine,
         )
         found = complete_state(path)
-        partial = None
-        if found is None and path.exists():
+        partial = None  # read only for a pair that is shown
+        if found is None and (dataset_name, model_name) in chosen and path.exists():
             partial = json.loads(path.read_text())
         pairs.append(
             (dataset_name, model_name, trials, seeds, unscaled, found, partial)
