@@ -11,7 +11,8 @@ Commands
     Tune every pair whose model entry has a search space with the same
     budget (``benchmarks/tune.py``): trials on a validation split of the
     training rows, the best setting refit and tested with several seeds;
-    resumable, a rerun skips what is complete. ``--plan`` estimates each
+    resumable, a rerun skips what is complete (``--resume-any-machine``
+    goes on with a search another machine began). ``--plan`` estimates each
     pair's time instead: measured where a search is done or begun,
     else estimated from the stored default runs.
 ``python -m benchmarks render``
@@ -79,6 +80,12 @@ def main(argv=None):
         "--jobs", type=int, default=1, help="pairs tuned at once (processes)"
     )
     tuning.add_argument(
+        "--resume-any-machine",
+        action="store_true",
+        help="go on with a search another machine left unfinished (the table "
+        "then names each machine and the trials it ran)",
+    )
+    tuning.add_argument(
         "--plan",
         action="store_true",
         help="only show each pair's time (measured, or estimated) and state",
@@ -110,7 +117,12 @@ def main(argv=None):
         if args.plan:
             _print_plan(tune.plan(args.config, **selection))
         else:
-            states = tune.run(args.config, **selection, jobs=args.jobs)
+            states = tune.run(
+                args.config,
+                **selection,
+                jobs=args.jobs,
+                any_machine=args.resume_any_machine,
+            )
             print(f"{len(states)} pair(s) tuned")
             render.main()
             report.main()

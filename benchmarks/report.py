@@ -138,7 +138,28 @@ def dataset_table(results: list[dict]) -> str:
 
 
 def _machine(record) -> str:
-    """The machine of a result or tuned state, with its torch threads where not one."""
+    """The machine of a result or tuned state, with its torch threads where not one.
+
+    A search resumed on other machines (``tune --resume-any-machine``)
+    names each with the trials it ran; the last one ran the test fits.
+    """
+    if record.get("continued_on"):
+        machines = {record["machine_key"]: record["machine"]}
+        for step in record["continued_on"]:
+            machines[step["machine_key"]] = step["machine"]
+        parts = []
+        steps = tune.machines_of(record)
+        for number, (key, first, count) in enumerate(steps, 1):
+            threads = machines[key].get("torch_threads", 1)
+            ran = [f"trials {first + 1}-{first + count}"] if count else []
+            if number == len(steps):
+                ran.append("test fits")
+            parts.append(
+                key
+                + ("" if threads == 1 else f", {threads} threads")
+                + f" ({', '.join(ran) or 'no trials'})"
+            )
+        return ", then ".join(parts)
     threads = record.get("torch_threads")
     if threads is None:
         # Stored before results said so: a side environment's peer ran on

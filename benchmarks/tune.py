@@ -37,12 +37,16 @@ after every trial, with the machine, the library's version and the git
 commit. A rerun skips a pair already complete with the same configuration
 (entry, space, trials, seeds), on this machine or another, and resumes an
 interrupted one of this machine from its stored trials (the sampler is
-told them before it asks for more). Each trial stores its wall time
-(``wall_s``: the fit and the scoring of the validation users), and the
-search time (``search_s``) is their sum, so an interrupted search keeps
-what its earlier processes spent. Results stored before 7 December 2026
-lack ``wall_s`` and lost the time of any process that was interrupted;
-the report shows those searches as at least the sum of their fit times.
+told them before it asks for more); ``--resume-any-machine`` goes on with
+one another machine left unfinished instead of starting anew (its file
+keeps the first machine's name, ``continued_on`` records each machine
+after it and the first trial it ran, and the table names them all). Each
+trial stores its wall time (``wall_s``: the fit and the scoring of the
+validation users), and the search time (``search_s``) is their sum, so an
+interrupted search keeps what its earlier processes spent. Results stored
+before 7 December 2026 lack ``wall_s`` and lost the time of any process
+that was interrupted; the report shows those searches as at least the sum
+of their fit times.
 """
 
 from __future__ import annotations
@@ -256,9 +260,9 @@ def complete_state(path: Path) -> tuple[Path, dict] | None:
 
     The chosen setting and its test scores do not depend on the machine, so
     a search finished anywhere is not run again (its times say where they
-    were measured: ``machine_key``). An unfinished one is resumed only on
-    the machine that started it, so that one search's times come from one
-    machine.
+    were measured: ``machine_key``). An unfinished one is resumed on the
+    machine that started it, so that one search's times come from one
+    machine, or elsewhere when asked (:func:`unfinished_elsewhere`).
     """
     prefix = path.name.rsplit("__", 1)[0]
     others = sorted(p for p in path.parent.glob(f"{prefix}__*.json") if p != path)
@@ -268,6 +272,50 @@ def complete_state(path: Path) -> tuple[Path, dict] | None:
             if state.get("complete"):
                 return candidate, state
     return None
+
+
+def unfinished_elsewhere(path: Path) -> Path | None:
+    """Another machine's unfinished file of this search (the one with most
+    trials), or None (``path`` is this machine's file of the search)."""
+    prefix = path.name.rsplit("__", 1)[0]
+    found = []
+    for candidate in sorted(path.parent.glob(f"{prefix}__*.json")):
+        if candidate != path:
+            state = json.loads(candidate.read_text())
+            if not state.get("complete"):
+                found.append((len(state["trials"]), candidate))
+    return max(found, key=lambda item: item[0])[1] if found else None
+
+
+def _continue_here(state, machine) -> None:
+    """Record that this machine goes on with a search another one began.
+
+    ``continued_on`` lists each machine after the first with the number of
+    the first trial it ran (its trials' times and, for the last one, the
+    test fits' come from it): :func:`machines_of` names them all.
+    """
+    key = suite.machine_key(machine)
+    if machines_of(state)[-1][0] != key:
+        state.setdefault("continued_on", []).append(
+            {"machine_key": key, "machine": machine, "from_trial": len(state["trials"])}
+        )
+
+
+def machines_of(state: dict) -> list[tuple[str, int, int]]:
+    """``(machine key, first trial, trials)`` for each machine of a search.
+
+    One entry for a search run on one machine; a search resumed elsewhere
+    (``tune --resume-any-machine``) has one more for each machine it went
+    on on, and the last ran the test fits.
+    """
+    steps = [(state["machine_key"], 0)]
+    steps += [
+        (s["machine_key"], s["from_trial"]) for s in state.get("continued_on", [])
+    ]
+    ends = [first for _, first in steps[1:]] + [len(state.get("trials", []))]
+    return [
+        (key, first, end - first) for (key, first), end in zip(steps, ends, strict=True)
+    ]
 
 
 def _write(path, state):
@@ -449,12 +497,23 @@ def summarise(runs, protocol) -> dict:
 
 
 def tune_pair(
-    dataset_name, dataset, model_name, model, folds, *, n_trials, n_seeds, source=None
+    dataset_name,
+    dataset,
+    model_name,
+    model,
+    folds,
+    *,
+    n_trials,
+    n_seeds,
+    source=None,
+    any_machine=False,
 ):
     """Search, refit and test one pair, resuming from its stored trials.
 
     ``source`` is the configuration of the dataset named by the entry's
     ``tuned_on``: its chosen setting is reused and nothing is searched.
+    ``any_machine``: with no unfinished search of this machine, go on with
+    another machine's (see :func:`machines_of`) instead of starting anew.
     """
     machine = _common.machine()
     protocol = dataset["protocol"]
@@ -478,12 +537,17 @@ def tune_pair(
             f"{done['machine_key']}"
         )
         return done
+    if not path.exists() and any_machine:
+        path = unfinished_elsewhere(path) or path
     if path.exists():
         state = json.loads(path.read_text())
+        begun = state["machine_key"]
         print(
             f"  {dataset_name:<16} {model_name:<20} resuming after "
             f"{len(state['trials'])} trial(s)"
+            + ("" if begun == suite.machine_key(machine) else f" begun on {begun}")
         )
+        _continue_here(state, machine)
     else:
         state = {
             "dataset": dataset_name,
@@ -596,6 +660,9 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
       fits took (on ``done_on``).
     - ``"from N trials"``: a search interrupted on this machine; its stored
       trials plus the rest (trials to go and test fits) at their mean time.
+      ``"from N trials begun on <machine>"``: the same for a search another
+      machine left unfinished, which ``tune --resume-any-machine`` goes on
+      with (else it starts anew here).
     - ``"defaults xR"``: not started; a pair costs about ``trials + seeds``
       fits and evaluations, read from the entry's stored run at its default
       parameters (any machine), times ``R``, the median ratio of measured
@@ -640,8 +707,10 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
         )
         found = complete_state(path)
         partial = None  # read only for a pair that is shown
-        if found is None and (dataset_name, model_name) in chosen and path.exists():
-            partial = json.loads(path.read_text())
+        if found is None and (dataset_name, model_name) in chosen:
+            begun = path if path.exists() else unfinished_elsewhere(path)
+            if begun is not None:
+                partial = json.loads(begun.read_text())
         pairs.append(
             (dataset_name, model_name, trials, seeds, unscaled, found, partial)
         )
@@ -665,6 +734,9 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
             left = (max(trials - stored_trials, 0) + seeds) * mean_trial
             seconds = spent_s(partial) + left
             basis = f"from {stored_trials} trials"
+            if partial["machine_key"] != suite.machine_key(machine):
+                # resumed here only with --resume-any-machine
+                basis += f" begun on {partial['machine_key']}"
         elif unscaled is None:
             seconds, left, basis = None, None, "no stored run"
         elif trials == 0:  # a reused setting: test fits only
@@ -682,7 +754,9 @@ def plan(config_path=suite.CONFIG, *, datasets=None, models=None, n_trials, n_se
     return rows
 
 
-def _tune_loaded(config_path, dataset_name, model_name, n_trials, n_seeds, results):
+def _tune_loaded(
+    config_path, dataset_name, model_name, n_trials, n_seeds, results, any_machine
+):
     """One pair in a worker process: its own data, one torch thread."""
     import torch
 
@@ -701,6 +775,7 @@ def _tune_loaded(config_path, dataset_name, model_name, n_trials, n_seeds, resul
         n_trials=n_trials,
         n_seeds=n_seeds,
         source=_source(config, dataset),
+        any_machine=any_machine,
     )
 
 
@@ -722,13 +797,15 @@ def run(
     n_trials,
     n_seeds,
     jobs=1,
+    any_machine=False,
 ):
     """Tune every planned pair with a search space; the states written.
 
     ``jobs > 1`` tunes that many pairs at once, each in its own process
     with one torch thread (a pair's own trials stay sequential, so its
     result is the one a single process gives). A pair whose every trial
-    fails is reported and the others go on.
+    fails is reported and the others go on. ``any_machine`` goes on with
+    a search another machine left unfinished (see :func:`tune_pair`).
     """
     config = suite.load_config(config_path)
     home = _common.data_home()
@@ -771,6 +848,7 @@ def run(
                             n_trials,
                             n_seeds,
                             str(TUNE_RESULTS),
+                            any_machine,
                         ),
                     )
                     for pair in phase
@@ -803,6 +881,7 @@ def run(
                     n_trials=n_trials,
                     n_seeds=n_seeds,
                     source=_source(config, dataset),
+                    any_machine=any_machine,
                 )
             )
         except failures as error:

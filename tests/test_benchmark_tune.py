@@ -470,7 +470,7 @@ def test_validation_rows_of_another_machine_are_kept_and_not_measured_again(
 def test_a_search_completed_on_another_machine_is_not_run_again(harness, monkeypatch):
     # The chosen setting and its test scores hold on any machine: a rerun on
     # a new one skips what another finished (an unfinished search is resumed
-    # only where it started, so its times come from one machine).
+    # where it started unless asked, so its times come from one machine).
     config, fits = harness
     (first,) = tune.run(config, models=["ease"], n_trials=3, n_seeds=1)
     measured = len(fits)
@@ -490,6 +490,50 @@ def test_a_search_completed_on_another_machine_is_not_run_again(harness, monkeyp
     # A different search (more trials) is not the same: it runs.
     tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
     assert len(fits) > measured
+
+
+def test_a_search_left_unfinished_elsewhere_goes_on_only_when_asked(
+    harness, monkeypatch
+):
+    # Sessions do not always get the machine that began a long search: with
+    # --resume-any-machine the new one goes on from the stored trials (the
+    # search the uninterrupted one would have made), and the table says
+    # which machine ran which trials and the test fits.
+    report = pytest.importorskip("benchmarks.report")
+    common = pytest.importorskip("benchmarks._common")
+    config, fits = harness
+    (whole,) = tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    (path,) = (tune.TUNE_RESULTS / "tiny").glob("ease__*.json")
+    stored = json.loads(path.read_text())
+    stored["trials"] = stored["trials"][:2]
+    del stored["complete"]
+    path.write_text(json.dumps(stored))
+    real = common.machine
+    monkeypatch.setattr(common, "machine", lambda: {**real(), "cpu": "Another CPU"})
+    here = suite.machine_key(common.machine())
+    rows = tune.plan(config, models=["ease"], n_trials=4, n_seeds=1)
+    assert rows[0].basis == f"from 2 trials begun on {stored['machine_key']}"
+    fits.clear()
+    (resumed,) = tune.run(
+        config, models=["ease"], n_trials=4, n_seeds=1, any_machine=True
+    )
+    assert [fit[1] for fit in fits] == ["holdout-validation"] * 2 + ["holdout"]
+    assert [t["params"] for t in resumed["trials"]] == [
+        t["params"] for t in whole["trials"]
+    ]
+    assert resumed["machine_key"] == stored["machine_key"] != here
+    assert tune.machines_of(resumed) == [(stored["machine_key"], 0, 2), (here, 2, 2)]
+    assert list((tune.TUNE_RESULTS / "tiny").glob("ease__*.json")) == [path]
+    label = report._machine(resumed)
+    assert label.startswith(f"{stored['machine_key']}") and "(trials 1-2)" in label
+    assert f"then {here}" in label and label.endswith("(trials 3-4, test fits)")
+    assert f"| {label} |" in report.tuned_section([resumed, whole])
+    # Without the flag a new machine starts its own search.
+    path.write_text(json.dumps(stored))
+    fits.clear()
+    (anew,) = tune.run(config, models=["ease"], n_trials=4, n_seeds=1)
+    assert len(fits) == 5 and anew["machine_key"] == here
+    assert "continued_on" not in anew
 
 
 def test_another_seed_adds_a_result_beside_seed_0s_for_stochastic_models(
