@@ -151,7 +151,8 @@ def _machine(record) -> str:
         steps = tune.machines_of(record)
         for number, (key, first, count) in enumerate(steps, 1):
             threads = machines[key].get("torch_threads", 1)
-            ran = [f"trials {first + 1}-{first + count}"] if count else []
+            ran = [f"trials {first + 1}-{first + count}"] if count > 1 else []
+            ran += [f"trial {first + 1}"] if count == 1 else []
             if number == len(steps):
                 ran.append("test fits")
             parts.append(
