@@ -264,27 +264,31 @@ def complete_state(path: Path) -> tuple[Path, dict] | None:
     machine that started it, so that one search's times come from one
     machine, or elsewhere when asked (:func:`unfinished_elsewhere`).
     """
-    prefix = path.name.rsplit("__", 1)[0]
-    others = sorted(p for p in path.parent.glob(f"{prefix}__*.json") if p != path)
-    for candidate in [path, *others]:
-        if candidate.exists():
-            state = json.loads(candidate.read_text())
-            if state.get("complete"):
-                return candidate, state
+    for candidate, state in _stored(path):
+        if state.get("complete"):
+            return candidate, state
     return None
 
 
 def unfinished_elsewhere(path: Path) -> Path | None:
     """Another machine's unfinished file of this search (the one with most
     trials), or None (``path`` is this machine's file of the search)."""
-    prefix = path.name.rsplit("__", 1)[0]
-    found = []
-    for candidate in sorted(path.parent.glob(f"{prefix}__*.json")):
-        if candidate != path:
-            state = json.loads(candidate.read_text())
-            if not state.get("complete"):
-                found.append((len(state["trials"]), candidate))
+    found = [
+        (len(state["trials"]), candidate)
+        for candidate, state in _stored(path)
+        if candidate != path and not state.get("complete")
+    ]
     return max(found, key=lambda item: item[0])[1] if found else None
+
+
+def _stored(path: Path):
+    """``(file, state)`` of each machine's stored file of this search, this
+    machine's (``path``) first: the files differ only by the machine."""
+    prefix = path.name.rsplit("__", 1)[0]
+    others = sorted(p for p in path.parent.glob(f"{prefix}__*.json") if p != path)
+    for candidate in [path, *others]:
+        if candidate.exists():
+            yield candidate, json.loads(candidate.read_text())
 
 
 def _continue_here(state, machine) -> None:
